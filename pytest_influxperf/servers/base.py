@@ -89,6 +89,10 @@ class Server(abc.ABC):
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def prepare(self, client: InfluxClient) -> None:
+        """Called once the server answers, before the readiness round trip (e.g. to create
+        the first user). Default: nothing."""
+
     # -- health ----------------------------------------------------------------------
     def is_running(self) -> bool:
         """Whether the server process/container is alive. URL servers answer a ping."""

@@ -22,12 +22,14 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import ServerStartError, ServerUnavailable
+from ..errors import ServerStartError, ServerUnavailable, register_secret
 from .base import ResourceLimits, Server, ServerResources
 from .readiness import wait_until_ready
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+    from ..client import InfluxClient
 
 TEMP_PREFIX = "influxperf-influxd-"
 OWNER_FILE = "owner.pid"
@@ -128,8 +130,17 @@ class ProcessServer(Server):
 
     def __init__(self, binary: str | None = None, *, limits: ResourceLimits | None = None,
                  startup_timeout: float = 30.0,
-                 config: dict[str, dict[str, object]] | None = None) -> None:
+                 config: dict[str, dict[str, object]] | None = None,
+                 auth: tuple[str, str] | None = None) -> None:
         super().__init__()
+        if auth is not None:
+            # influxd 1.x lets the very first admin be created without credentials; the
+            # server then demands them (Basic auth from a "user:password" token).
+            config = {**(config or {}), "http": {**(config or {}).get("http", {}),
+                                                  "auth-enabled": True}}
+            self.token = f"{auth[0]}:{auth[1]}"
+            register_secret(auth[1])
+        self._auth = auth
         self.binary = binary
         self.limits = limits or ResourceLimits()
         self.startup_timeout = startup_timeout
@@ -168,6 +179,15 @@ class ProcessServer(Server):
         self.api, self.version = wait_until_ready(self, self.startup_timeout)
         self.started_in_s = time.monotonic() - began
         return self
+
+    def prepare(self, client: InfluxClient) -> None:
+        if self._auth is not None:
+            import requests
+
+            user, password = self._auth
+            statement = (f'CREATE USER "{user}" WITH PASSWORD \'{password}\' '
+                         "WITH ALL PRIVILEGES")
+            requests.post(f"{self.url}/query", data={"q": statement}, timeout=5)
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

@@ -33,6 +33,7 @@ def wait_until_ready(server: Server, timeout: float) -> tuple[str, str]:
             client = InfluxClient(server.url, api=api, token=server.token, org=server.org,
                                   timeout=5.0)
             try:
+                server.prepare(client)
                 round_trip(client)
             finally:
                 client.close()

@@ -1,0 +1,31 @@
+"""Shared helpers for the plugin's own tests."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pytest_influxperf.servers.process import TEMP_PREFIX
+
+
+def influxd_children() -> list[psutil.Process]:
+    """influxd processes started by this test process (directly or through pytester)."""
+    me = psutil.Process(os.getpid())
+    return [p for p in me.children(recursive=True) if p.name() == "influxd"]
+
+
+def influxd_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"))
+
+
+@pytest.fixture
+def no_leftovers():
+    """Asserts a test leaves no influxd child process and no server folder behind."""
+    before = influxd_folders()
+    yield
+    assert influxd_children() == []
+    assert influxd_folders() - before == set()
