@@ -281,26 +281,37 @@ class InfluxClient:
     def query(self, q: str, database: str | None = None, *, language: str = "influxql",
               timeout: float | None = None) -> QueryAnswer:
         """Run a query and return parsed rows; an error inside a 200 answer raises."""
+        resp = self.query_response(q, database, language=language, timeout=timeout)
+        return self.parse_query_response(resp, q, database, language=language)
+
+    def query_response(self, q: str, database: str | None = None, *, language: str = "influxql",
+                       timeout: float | None = None) -> requests.Response:
+        """Send a query and return the HTTP answer, body read, not yet parsed.
+
+        Timed harnesses call this and :meth:`parse_query_response` apart, so that the time
+        the server takes is not mixed with the time Python takes to parse JSON.
+        """
         timeout = timeout or QUERY_TIMEOUT_S
         if language == "sql":
             if self.api != "v3":
                 raise QueryError(f"SQL queries need an InfluxDB 3 server; this one speaks {self.api}")
-            return self._v3_query("/api/v3/query_sql", q, database, timeout)
+            return self._v3_query_response("/api/v3/query_sql", q, database, timeout)
         if language != "influxql":
             raise ValueError(f"language must be 'influxql' or 'sql', not {language!r}")
         if self.api == "v3":
-            return self._v3_query("/api/v3/query_influxql", q, database, timeout)
+            return self._v3_query_response("/api/v3/query_influxql", q, database, timeout)
         params = {"q": q, "epoch": "ns"}
         if database:
             params["db"] = database
         # v1 only allows reads over GET; everything else (CREATE, DROP, ...) must be POSTed.
         method = "GET" if q.lstrip().upper().startswith(("SELECT", "SHOW")) else "POST"
-        resp = self.request(method, "/query", params=params, timeout=timeout)
-        return QueryAnswer(_influxql_rows(resp, q), len(resp.content), resp.json())
+        return self.request(method, "/query", params=params, timeout=timeout)
 
-    def _v3_query(self, path: str, q: str, database: str | None, timeout: float) -> QueryAnswer:
-        resp = self.request("POST", path, json={"db": database, "q": q, "format": "json"},
-                            timeout=timeout)
+    def parse_query_response(self, resp: requests.Response, q: str, database: str | None = None,
+                             *, language: str = "influxql") -> QueryAnswer:
+        """Parse an answer of :meth:`query_response`; an error inside a 200 answer raises."""
+        if self.api != "v3":
+            return QueryAnswer(_influxql_rows(resp, q), len(resp.content), resp.json())
         if resp.status_code == 404 and "database" in resp.text.lower():
             raise DatabaseNotFound(f"database {database!r} not found on {self.url}")
         if resp.status_code != 200:
@@ -310,51 +321,66 @@ class InfluxClient:
             raise QueryError(f"query failed: {rows['error']}\n  query: {q}")
         return QueryAnswer(list(rows), len(resp.content), rows)
 
+    def _v3_query_response(self, path: str, q: str, database: str | None,
+                           timeout: float) -> requests.Response:
+        return self.request("POST", path, json={"db": database, "q": q, "format": "json"},
+                            timeout=timeout)
+
 
 # -- answers -------------------------------------------------------------------------
-_V1_PARSE_ERROR = re.compile(r"unable to parse")
-_DROPPED = re.compile(r"dropped=(\d+)")
+_V1_PARSE_PREFIXES = ("unable to parse '", "partial write: unable to parse '")
+_DROPPED = re.compile(r"dropped=(\d+)\s*$")
 
 
 def interpret_write(api: str, status: int, text: str, n_lines: int, database: str) -> WriteResponse:
     """Turn a write answer into accepted/rejected counts, or raise for a whole failure.
 
-    - v1 answers 400 with one "unable to parse" per bad line (the good ones are written),
-      and "partial write: ... dropped=N" when the engine dropped points.
-    - v2 answers 400/422 with a message; v3 answers 400 with the invalid lines in ``data``.
+    - v1 answers 400 with one "unable to parse '...'" line per bad line (the good ones are
+      written), and "partial write: ... dropped=N" when the engine dropped points.
+    - v2 refuses the whole body on a parse error (400) and answers 422 "partial write ...
+      dropped=N" when the engine dropped points; v3 answers 400 with the invalid lines in
+      ``data`` and writes the rest.
+
+    Counting reads the server's whole message: the ``message`` kept for display is cut to
+    2000 characters, which would undercount a batch with many bad lines.
     """
     if status in (200, 204):
         return WriteResponse(status, 0, "")
-    message = _message_text(text)
-    if status == 404 or "database not found" in message.lower() or "bucket" in message.lower() \
-            and "not found" in message.lower():
+    full = _message_text(text, limit=None)
+    message = full[:2000]
+    lowered = message.lower()
+    if status == 404 or "database not found" in lowered or ("bucket" in lowered
+                                                            and "not found" in lowered):
         raise DatabaseNotFound(f"database {database!r} does not exist: create it first "
                                f"(server said: {message})")
     if status == 413:
         raise WriteError(f"request body too large (413): lower the batch size. Server said: {message}",
                          status=status)
     if status in (400, 422):
-        rejected = _count_rejected(api, text, message, n_lines)
+        rejected = _count_rejected(api, status, text, full, n_lines)
         if rejected is not None:
             return WriteResponse(status, rejected, message)
     raise WriteError(f"write failed with {status}: {message}", status=status)
 
 
-def _count_rejected(api: str, text: str, message: str, n_lines: int) -> int | None:
+def _count_rejected(api: str, status: int, text: str, message: str, n_lines: int) -> int | None:
+    """Points the server refused in a partial write, or ``None`` if it refused the body."""
     if api == "v3":
         try:
             data = json.loads(text).get("data")
         except (ValueError, AttributeError):
             data = None
-        if isinstance(data, list):
-            return min(len(data), n_lines)
-    dropped = _DROPPED.search(message)
-    parse_errors = len(_V1_PARSE_ERROR.findall(message))
-    if dropped or parse_errors:
-        return min(parse_errors + (int(dropped.group(1)) if dropped else 0), n_lines)
-    if api in ("v2", "v3"):
-        # Without per-line detail the whole body was refused: count it all, lose nothing.
-        return n_lines
+        return min(len(data), n_lines) if isinstance(data, list) else n_lines
+    dropped_match = _DROPPED.search(message)
+    dropped = int(dropped_match.group(1)) if dropped_match else 0
+    if api == "v2":
+        # v2 parses the whole body first: a parse error (400) refuses all of it.
+        return min(dropped, n_lines) if status == 422 and dropped_match else n_lines
+    # v1: one message line per unparseable line; a quote inside a bad line cannot start a
+    # new message line, so counting line starts is exact where substring counts are not.
+    parse_errors = sum(1 for line in message.split("\n") if line.startswith(_V1_PARSE_PREFIXES))
+    if dropped_match or parse_errors:
+        return min(parse_errors + dropped, n_lines)
     return None
 
 
@@ -389,14 +415,14 @@ def _message(resp: requests.Response) -> str:
     return _message_text(resp.text)
 
 
-def _message_text(text: str) -> str:
+def _message_text(text: str, limit: int | None = 2000) -> str:
     try:
         body = json.loads(text)
     except ValueError:
-        return text.strip()[:500]
+        return text.strip()[:limit]
     if isinstance(body, dict):
-        return str(body.get("error") or body.get("message") or body)[:2000]
-    return str(body)[:500]
+        return str(body.get("error") or body.get("message") or body)[:limit]
+    return str(body)[:limit]
 
 
 def _as_body(lines: bytes | str | Iterable[str] | Iterable[bytes]) -> bytes:
