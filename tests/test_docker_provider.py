@@ -177,6 +177,20 @@ def test_engine_absent_is_a_clear_error(monkeypatch, tmp_path):
         DockerServer().start()
 
 
+def test_remote_engine_is_refused(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "tcp://192.0.2.10:2375")
+    ok, reason = docker_available()
+    assert not ok
+    assert "not a local engine" in reason and "127.0.0.1" in reason
+
+
+def test_memory_cap_below_the_engine_minimum_is_a_clear_error(local_image,
+                                                              no_leftover_containers):
+    with pytest.raises(ServerStartError, match="(?i)memory"), \
+            DockerServer(local_image, limits=ResourceLimits(memory_bytes=2**20)):
+        pass
+
+
 def test_killed_container_is_reported_with_its_log(engine, server):
     engine.containers.get(server.container_name).kill()
     with pytest.raises(ServerExited) as info:
@@ -274,3 +288,20 @@ def test_auto_image_choice_finds_the_local_build(engine, local_image):
     assert chosen is not None
     # the pinned upstream image wins when present; otherwise a local build is chosen
     assert chosen == local_image or not chosen.startswith(LOCAL_IMAGE_REPO + ":")
+
+
+def test_plugin_runs_tests_on_a_docker_server(pytester, engine, local_image,
+                                              no_leftover_containers):
+    """As a user runs it: --influx-provider docker hands tests a container-backed server."""
+    pytester.makepyfile(test_user="""
+        def test_round_trip(influxdb, influx_database):
+            assert influxdb.provider == "docker"
+            assert influxdb.url.startswith("http://127.0.0.1:")
+            client = influxdb.client()
+            client.write("m,host=a v=3i 1", influx_database)
+            assert client.query('SELECT "v" FROM "m"', influx_database).rows[0]["v"] == 3
+            assert influxdb.resources().rss_bytes > 0
+    """)
+    result = pytester.runpytest("--influx-provider", "docker", "--influx-image", local_image)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*influxperf: docker server http://127.0.0.1:*"])

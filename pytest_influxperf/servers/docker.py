@@ -94,6 +94,7 @@ def docker_client(timeout: int = DOCKER_API_TIMEOUT_S) -> docker_sdk.DockerClien
         raise ServerUnavailable(
             "the docker provider needs the `docker` and `testcontainers` packages: "
             "pip install 'pytest-influxperf[docker]'") from None
+    check_local_engine(os.environ.get("DOCKER_HOST"))
     try:
         # from_env() asks the engine for its API version, so this also checks it answers.
         return docker.from_env(timeout=timeout)
@@ -101,6 +102,23 @@ def docker_client(timeout: int = DOCKER_API_TIMEOUT_S) -> docker_sdk.DockerClien
         where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise ServerUnavailable(f"no Docker engine answers at {where} ({_first_line(exc)}): "
                                 f"{_START_HINT}") from None
+
+
+def check_local_engine(docker_host: str | None) -> None:
+    """Refuse an engine on another machine: its 127.0.0.1 port would not be ours.
+
+    A local socket (``unix://``, ``npipe://``) or TCP on a loopback address is fine.
+    """
+    if not docker_host or docker_host.startswith(("unix://", "npipe://")):
+        return
+    from urllib.parse import urlsplit
+
+    host = urlsplit(docker_host).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ServerUnavailable(
+            f"DOCKER_HOST={docker_host} is not a local engine; the docker provider publishes "
+            "InfluxDB on 127.0.0.1 and talks only to 127.0.0.1. Unset DOCKER_HOST to use the "
+            "local engine, or point --influx-url at a server on that machine instead")
 
 
 def docker_available() -> tuple[bool, str]:
@@ -317,7 +335,8 @@ class DockerServer(Server):
                 tc.start()
         except docker.errors.APIError as exc:
             # e.g. a memory limit below the engine's minimum, or a name clash.
-            raise ServerStartError(f"Docker could not start {self.image}: "
+            raise ServerStartError(f"Docker could not start {self.image} "
+                                   f"(limits: {self.limits.describe()}): "
                                    f"{_first_line(exc.explanation or exc)}",
                                    log_tail=self.log_tail()) from None
         self._container = tc.get_wrapped_container()
