@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_influxperf.servers.process import TEMP_PREFIX
+from pytest_influxperf.servers.process import OWNER_FILE, TEMP_PREFIX
 
 
 def influxd_children() -> list[psutil.Process]:
@@ -18,8 +18,18 @@ def influxd_children() -> list[psutil.Process]:
     return [p for p in me.children(recursive=True) if p.name() == "influxd"]
 
 
-def influxd_folders() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"))
+def influxd_folders(owner: int | None = None) -> set[Path]:
+    """Server folders owned by ``owner`` (default: this process). Other runs on the machine
+    (xdist workers, other users) have folders of their own, which are none of our business."""
+    owner = os.getpid() if owner is None else owner
+    found = set()
+    for folder in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+        try:
+            if int((folder / OWNER_FILE).read_text()) == owner:
+                found.add(folder)
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 @pytest.fixture

@@ -162,7 +162,6 @@ def test_failing_tests_and_fixtures_leave_nothing_behind(pytester, no_leftovers)
 
 
 def test_ctrl_c_leaves_no_process_or_folder(pytester):
-    before = influxd_folders()
     pytester.makepyfile("""
         import time
 
@@ -183,4 +182,4 @@ def test_ctrl_c_leaves_no_process_or_folder(pytester):
     assert "KeyboardInterrupt" in output
     time.sleep(0.5)
     assert influxd_children() == []
-    assert influxd_folders() - before == set()
+    assert influxd_folders(owner=proc.pid) == set()
