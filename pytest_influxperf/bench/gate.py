@@ -1,0 +1,198 @@
+"""The merge gate: each metric against its baseline, in its direction, within its noise.
+
+Tolerance. A fixed percentage raises false alarms on shared runners, because their noise
+differs from metric to metric and machine to machine. Here each metric's tolerance is the
+larger of a floor (``--influx-tolerance``, the marker's ``tolerance=``, or the metric's
+own) and ``NOISE_FACTOR`` × the relative noise the *baseline* showed across its rounds
+(1.4826 × MAD / median, a robust standard deviation). A metric whose baseline rounds
+scattered by 5 % therefore gets 15 %, a steady one gets the floor.
+
+Confirm on fail lives in the session (it needs the recorder to measure again); this module
+only judges figures and words the outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from .records import BenchmarkRecord, Metric
+from .stats import relative_change
+
+NOISE_FACTOR = 3.0
+
+KINDS = ("pass", "regression", "improvement", "no-baseline", "env-mismatch", "error")
+
+# Metric statuses: how one figure compared.
+PASS, REGRESSION, IMPROVEMENT = "pass", "regression", "improvement"
+NEW, MISSING, UNCONFIRMED, NOT_JUDGED = "new", "missing", "unconfirmed", "not judged"
+
+
+def format_value(value: float | None) -> str:
+    """``240000`` -> ``240,000``; ``12.345`` -> ``12.3``; ``0.01234`` -> ``0.0123``."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def format_percent(fraction: float | None, *, signed: bool = False) -> str:
+    """``0.25`` -> ``25%`` (``+25%`` when signed); small ones keep a decimal."""
+    if fraction is None or not math.isfinite(fraction):
+        return "-"
+    pct = fraction * 100
+    text = f"{abs(pct):.1f}%" if abs(pct) < 10 else f"{abs(pct):.0f}%"
+    if signed:
+        return ("-" if pct < 0 else "+") + text
+    return text
+
+
+def with_unit(name: str, value: float | None, unit: str) -> str:
+    """The value with its unit, unless the metric's name already ends with the unit."""
+    text = format_value(value)
+    return text if not unit or name.endswith(unit) else f"{text} {unit}"
+
+
+def tolerance_for(baseline: Metric, floor: float) -> float:
+    """The tolerance one metric gets: max(floor, NOISE_FACTOR × baseline noise)."""
+    return max(floor, NOISE_FACTOR * baseline.spread)
+
+
+def is_worse(change: float, direction: str, tolerance: float) -> bool:
+    """Whether ``change`` (current/baseline - 1) is a regression beyond ``tolerance``."""
+    return change < -tolerance if direction == "higher" else change > tolerance
+
+
+def is_better(change: float, direction: str, tolerance: float) -> bool:
+    """Whether ``change`` is an improvement beyond ``tolerance``."""
+    return is_worse(-change, direction, tolerance)
+
+
+@dataclasses.dataclass
+class MetricComparison:
+    """How one metric compared with its baseline."""
+
+    name: str
+    unit: str
+    direction: str
+    current: float | None
+    baseline: float | None
+    change: float | None = None
+    tolerance: float | None = None
+    status: str = NOT_JUDGED
+    remeasured: float | None = None
+    remeasured_change: float | None = None
+
+    def sentence(self, tier: str) -> str:
+        """E.g. ``write points/s 180,000 is 25% below baseline 240,000 on tier X (tolerance 12%)``."""
+        if self.baseline is None or self.change is None:
+            return f"{self.name} {with_unit(self.name, self.current, self.unit)} ({self.status})"
+        way = "below" if self.change < 0 else "above"
+        text = (f"{self.name} {with_unit(self.name, self.current, self.unit)} is "
+                f"{format_percent(self.change)} {way} baseline "
+                f"{with_unit(self.name, self.baseline, self.unit)} on tier {tier} "
+                f"(tolerance {format_percent(self.tolerance)})")
+        if self.remeasured is not None:
+            text += (f"; re-measured {with_unit(self.name, self.remeasured, self.unit)} "
+                     f"({format_percent(self.remeasured_change, signed=True)})")
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+def compare_metric(current: Metric, baseline: Metric, floor: float) -> MetricComparison:
+    """Judge one metric: ``pass``, ``regression`` or ``improvement``."""
+    if current.tolerance is not None:
+        floor = current.tolerance
+    tolerance = tolerance_for(baseline, floor)
+    change = relative_change(current.value, baseline.value)
+    status = PASS
+    if is_worse(change, current.direction, tolerance):
+        status = REGRESSION
+    elif is_better(change, current.direction, tolerance):
+        status = IMPROVEMENT
+    return MetricComparison(current.name, current.unit, current.direction, current.value,
+                            baseline.value, change, tolerance, status)
+
+
+def compare_records(current: BenchmarkRecord, baseline: BenchmarkRecord,
+                    floor: float) -> list[MetricComparison]:
+    """Every metric of ``current`` against ``baseline``; new and missing ones are listed too."""
+    out = []
+    for name, metric in sorted(current.metrics.items()):
+        base = baseline.metrics.get(name)
+        if base is None:
+            out.append(MetricComparison(name, metric.unit, metric.direction, metric.value,
+                                        None, status=NEW))
+        elif base.direction != metric.direction:
+            # A metric that changed meaning cannot be judged against its old figure.
+            out.append(MetricComparison(name, metric.unit, metric.direction, metric.value,
+                                        base.value, status=NOT_JUDGED))
+        else:
+            out.append(compare_metric(metric, base, floor))
+    for name, base in sorted(baseline.metrics.items()):
+        if name not in current.metrics:
+            out.append(MetricComparison(name, base.unit, base.direction, None, base.value,
+                                        status=MISSING))
+    return out
+
+
+def not_judged(current: BenchmarkRecord, baseline: BenchmarkRecord | None) -> list[MetricComparison]:
+    """The figures side by side, without a verdict (no baseline, environment mismatch)."""
+    out = []
+    for name, metric in sorted(current.metrics.items()):
+        base = baseline.metrics.get(name) if baseline else None
+        change = relative_change(metric.value, base.value) if base else None
+        out.append(MetricComparison(name, metric.unit, metric.direction, metric.value,
+                                    base.value if base else None, change, None, NOT_JUDGED))
+    return out
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What ``finish_test`` returns: ``kind`` (one of :data:`KINDS`) and a readable message."""
+
+    kind: str
+    message: str
+    comparisons: list[MetricComparison] = dataclasses.field(default_factory=list)
+    tier: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"outcome kind must be one of {KINDS}, not {self.kind!r}")
+
+    @property
+    def is_regression(self) -> bool:
+        return self.kind == "regression"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "message": self.message}
+
+
+def outcome_from(comparisons: list[MetricComparison], tier: str) -> Outcome:
+    """Word the outcome of judged comparisons: regression > improvement > pass."""
+    regressed = [c for c in comparisons if c.status == REGRESSION]
+    if regressed:
+        return Outcome("regression", "; ".join(c.sentence(tier) for c in regressed),
+                       comparisons, tier)
+    # A metric that vanished may hide a regression; a new one is only in the table.
+    notes = [f"{c.name} missing (in the baseline, not measured now)"
+             for c in comparisons if c.status == MISSING]
+    unconfirmed = [c for c in comparisons if c.status == UNCONFIRMED]
+    if unconfirmed:
+        notes.append("not confirmed on re-measure: "
+                     + "; ".join(c.sentence(tier) for c in unconfirmed))
+    improved = [c for c in comparisons if c.status == IMPROVEMENT]
+    if improved:
+        text = "; ".join(c.sentence(tier) for c in improved)
+        text += " - an improvement: save a new baseline with --influx-save-baseline to keep it"
+        return Outcome("improvement", "; ".join([text, *notes]), comparisons, tier)
+    judged = sum(c.status in (PASS, UNCONFIRMED) for c in comparisons)
+    text = f"{judged} metric(s) within tolerance of the baseline on tier {tier}"
+    return Outcome("pass", "; ".join([text, *notes]), comparisons, tier)
