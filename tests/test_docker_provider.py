@@ -77,10 +77,16 @@ def server(local_image, no_leftover_containers):
 
 
 def test_start_stop_leaves_no_container_or_volume(engine, local_image, no_leftover_containers):
+    from testcontainers.core.config import testcontainers_config
+
+    ryuk_setting = testcontainers_config._ryuk_disabled
     srv = DockerServer(local_image).start()
     try:
         name = srv.container_name
         assert our_containers(engine) == [name]
+        # no reaper container was asked for, and the user's testcontainers setting is back
+        assert not [c for c in engine.containers.list(all=True) if "ryuk" in str(c.image)]
+        assert testcontainers_config._ryuk_disabled == ryuk_setting
         volumes = [m["Name"] for m in engine.containers.get(name).attrs["Mounts"]
                    if m["Type"] == "volume"]
         assert volumes, "the image declares a VOLUME for the data folder"

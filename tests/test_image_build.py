@@ -181,6 +181,17 @@ def test_build_then_start_a_server_from_it(engine, scratch_tag):
         client.create_database("built")
         client.write("m v=1i 1", "built")
         assert client.query('SELECT "v" FROM "m"', "built").rows[0]["v"] == 1
+        # the image carries time zones: InfluxQL's tz() needs them
+        rows = client.query("SELECT count(v) FROM m WHERE time >= 0 AND time < 86400s "
+                            "GROUP BY time(1d) tz('Europe/Paris')", "built").rows
+        assert sum(row["count"] for row in rows) == 1
+
+    forced = build_local_image(tag=scratch_tag, force=True)
+    assert forced.built and forced.image_id != first.image_id
+    import docker
+
+    with pytest.raises(docker.errors.ImageNotFound):  # the replaced image was dropped
+        engine.images.get(first.image_id)
 
 
 @needs_influxd

@@ -2,7 +2,7 @@
 
 For machines that reach no registry. The image is a root filesystem holding the binary,
 the shared libraries ``ldd`` says it loads, ``du`` (the provider measures the data folder
-with it), a config and a data folder, turned into an image with the engine's import
+with it), the time zone files (for InfluxQL's ``tz()``), a config and a data folder, turned into an image with the engine's import
 (``docker import`` with ``--change`` lines for ENTRYPOINT, CMD, ENV, EXPOSE, VOLUME, LABEL).
 The tag is the binary's version (``influxd version``), e.g.
 ``pytest-influxperf/influxdb-local:1.6.7``. Building again with the same binary is a no-op
@@ -35,6 +35,12 @@ CONFIG_PATH = "/etc/influxdb/influxdb.conf"
 SHA_LABEL = f"{LABEL_PREFIX}.influxd-sha256"
 VERSION_LABEL = f"{LABEL_PREFIX}.influxd-version"
 SOURCE_LABEL = f"{LABEL_PREFIX}.influxd-source"
+RECIPE_LABEL = f"{LABEL_PREFIX}.recipe"
+# Bump when what goes into the image changes, so `build-local` rebuilds older images.
+RECIPE_VERSION = "2"
+# Time zones for InfluxQL's tz(): Go reads them from here (``right/`` is leap-second
+# variants nobody queries).
+ZONEINFO = "/usr/share/zoneinfo"
 # Tools the provider runs inside the container (docker exec), copied from this machine.
 EXTRA_TOOLS = ("du",)
 SUBPROCESS_TIMEOUT_S = 30
@@ -130,7 +136,8 @@ def image_config() -> str:
 
 def import_changes(version_full: str, sha256: str, source: str) -> list[str]:
     """The ``--change`` lines: how the imported filesystem runs as an image."""
-    labels = {SHA_LABEL: sha256, VERSION_LABEL: version_full, SOURCE_LABEL: source}
+    labels = {SHA_LABEL: sha256, VERSION_LABEL: version_full, SOURCE_LABEL: source,
+              RECIPE_LABEL: RECIPE_VERSION}
     return [
         'ENTRYPOINT ["/usr/bin/influxd"]',
         'CMD ["run"]',
@@ -166,6 +173,7 @@ def write_rootfs(dest: io.BufferedIOBase, binary: str, tools: dict[str, str],
             _add_dir(tar, str(PurePosixPath(inside).parent), made)
             _add_bytes(tar, inside, Path(outside).read_bytes(),
                        mode=os.stat(outside).st_mode & 0o777)
+        _add_tree(tar, ZONEINFO, made, skip=("right",))
         _add_bytes(tar, CONFIG_PATH, config.encode(), mode=0o644)
         _add_bytes(tar, "/etc/passwd", b"root:x:0:0:root:/root:/bin/false\n", mode=0o644)
         _add_bytes(tar, "/etc/group", b"root:x:0:\n", mode=0o644)
@@ -182,6 +190,26 @@ def _add_dir(tar: tarfile.TarFile, path: str, made: set[str], mode: int = 0o755)
         info.type = tarfile.DIRTYPE
         info.mode = mode if depth == len(parts) else 0o755
         tar.addfile(info)
+
+
+def _add_tree(tar: tarfile.TarFile, root: str, made: set[str], skip: tuple[str, ...] = ()) -> None:
+    """Copy a folder as it is (symlinks stay links); nothing if it does not exist here."""
+    if not os.path.isdir(root):
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath == root:
+            dirnames[:] = [d for d in dirnames if d not in skip]
+        dirnames.sort()
+        _add_dir(tar, dirpath, made)
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                info = tarfile.TarInfo(path.lstrip("/"))
+                info.type = tarfile.SYMTYPE
+                info.linkname = os.readlink(path)
+                tar.addfile(info)
+            elif os.path.isfile(path):
+                _add_bytes(tar, path, Path(path).read_bytes(), mode=0o644)
 
 
 def _add_bytes(tar: tarfile.TarFile, path: str, data: bytes, mode: int) -> None:
@@ -206,7 +234,7 @@ def build_local_image(binary: str | None = None, *, tag: str | None = None,
     client = docker_client(timeout=120)
     try:
         existing = _existing_image(client, tag)
-        if existing is not None and not force and existing.labels.get(SHA_LABEL) == sha:
+        if existing is not None and not force and _up_to_date(existing.labels, sha):
             return BuildResult(tag, existing.id, path, version_full, False,
                                int(existing.attrs.get("Size") or 0))
         tools = {f"/usr/bin/{name}": _which_tool(name) for name in EXTRA_TOOLS}
@@ -222,10 +250,27 @@ def build_local_image(binary: str | None = None, *, tag: str | None = None,
         image = _existing_image(client, tag)
         if image is None:
             raise ImageBuildError(f"the engine did not create {tag}: {answer!r}")
+        if existing is not None and existing.id != image.id:
+            _remove_quietly(client, existing.id)
         return BuildResult(tag, image.id, path, version_full, True,
                            int(image.attrs.get("Size") or 0))
     finally:
         client.close()
+
+
+def _up_to_date(labels: dict[str, str] | None, sha: str) -> bool:
+    labels = labels or {}
+    return labels.get(SHA_LABEL) == sha and labels.get(RECIPE_LABEL) == RECIPE_VERSION
+
+
+def _remove_quietly(client: object, image_id: str) -> None:
+    """Drop the image a rebuild replaced, unless a container still uses it."""
+    import docker
+
+    try:
+        client.images.remove(image_id)  # type: ignore[attr-defined]
+    except docker.errors.APIError:
+        pass  # in use (a running server) or already gone: leave it to `docker image prune`
 
 
 def _resolve_binary(binary: str | None) -> str:
