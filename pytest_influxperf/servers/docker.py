@@ -396,18 +396,29 @@ class DockerServer(Server):
             return client.containers.get(self.container_name)
         except docker.errors.NotFound:
             return None
+        finally:
+            client.close()
 
-    @staticmethod
-    def _remove(container: Container) -> None:
+    def _remove(self, container: Container) -> None:
         import docker
 
         # force: SIGKILL is fine, the data is thrown away; v: the image's VOLUME too.
-        with contextlib.suppress(docker.errors.NotFound):
-            try:
-                container.remove(force=True, v=True)
-            except docker.errors.APIError as exc:
-                if "already in progress" not in str(exc):
-                    raise
+        try:
+            container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if "already in progress" not in str(exc):
+                self._warn_left_behind(exc)
+        except Exception as exc:  # the engine went away: say so, do not fail the teardown
+            self._warn_left_behind(exc)
+
+    def _warn_left_behind(self, exc: BaseException) -> None:
+        import warnings
+
+        warnings.warn(f"influxperf: could not remove container {self.container_name} "
+                      f"({_first_line(exc)}); the next docker run removes it, or run "
+                      f"`docker rm -f -v {self.container_name}`", RuntimeWarning, stacklevel=3)
 
     # -- health ----------------------------------------------------------------------
     def _state(self) -> dict[str, Any] | None:
