@@ -145,6 +145,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("influx_bench"):
         config.stash[bench_session_key] = _make_bench_session(config)
         config.pluginmanager.register(BenchHooks(config), "influxperf-bench")
+        if config.pluginmanager.hasplugin("benchmark"):
+            config.pluginmanager.register(BenchmarkJsonHooks(config), "influxperf-benchmark-json")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -209,6 +211,45 @@ class BenchHooks:
             bench.finish_session()
 
 
+class BenchmarkJsonHooks:
+    """pytest-benchmark interoperation (registered only when pytest-benchmark is active):
+    our results join its ``--benchmark-json`` file, the tier and server its machine_info."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_benchmark_update_machine_info(self, config: pytest.Config,
+                                             machine_info: dict[str, Any]) -> None:
+        bench = config.stash[bench_session_key]
+        if bench is not None:
+            machine_info.update(bench.benchmark_machine_info())
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_benchmark_update_json(self, config: pytest.Config, benchmarks: Any,
+                                     output_json: dict[str, Any]) -> None:
+        bench = config.stash[bench_session_key]
+        if bench is not None:
+            bench.update_benchmark_json(output_json)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # pytest-benchmark writes no file when none of *its* benchmarks ran; write it the
+        # way it would (its own hooks, its own writer) so --benchmark-json still has ours.
+        bs = getattr(self.config, "_benchmarksession", None)  # its only handle on the run
+        handle = getattr(bs, "json", None)
+        bench = self.config.stash[bench_session_key]
+        if handle is None or handle.closed or bench is None or not bench.results:
+            return
+        hook = self.config.hook
+        commit_info = hook.pytest_benchmark_generate_commit_info(config=self.config)
+        hook.pytest_benchmark_update_commit_info(config=self.config, commit_info=commit_info)
+        output = hook.pytest_benchmark_generate_json(
+            config=self.config, benchmarks=[], include_data=True,
+            machine_info=bs.get_machine_info(), commit_info=commit_info)
+        hook.pytest_benchmark_update_json(config=self.config, benchmarks=[], output_json=output)
+        bs.save_json(output)
+
+
 def _judge(config: pytest.Config, recorder: BenchRecorder) -> None:
     session = config.stash[bench_session_key]
     assert session is not None
@@ -219,6 +260,10 @@ def _judge(config: pytest.Config, recorder: BenchRecorder) -> None:
         warnings.warn(pytest.PytestWarning(outcome.message), stacklevel=1)
     if outcome.kind == "error":
         raise RuntimeError(outcome.message)
+    contradicted = session.claim_failures(recorder.record.nodeid)
+    if contradicted and session.settings.strict_claims:
+        pytest.fail("guide claim contradicted (--influx-strict-claims): "
+                    + "; ".join(f"{c.claim_id}: {c.verdict}" for c in contradicted), pytrace=False)
 
 
 # -- the server ------------------------------------------------------------------------

@@ -243,3 +243,20 @@ def test_settings_refuse_bad_values():
         BenchSettings(compare="loud")
     with pytest.raises(BenchDataError, match=".json, .md or .csv"):
         BenchSettings(reports=[Path("out.html")])
+
+
+def test_claims_are_judged_by_the_registry_or_shown_raw(tmp_path):
+    session = make_session(tmp_path)
+    recorder = session.new_recorder("t::c", "c", None, {})
+    recorder.claim("8.3/window-1h-rows", 100, detail="rows of a 1h window over 4 days")
+    recorder.claim("no/such-claim", 7.5)
+    session.finish_test(recorder)
+    rows = {c.claim_id: c for c in session.results[0].claims}
+    assert rows["8.3/window-1h-rows"].kind == "contradicted"
+    assert rows["no/such-claim"].kind is None
+    assert rows["no/such-claim"].verdict.startswith("measured 7.5 (not judged")
+    assert [c.claim_id for c in session.claim_failures()] == ["8.3/window-1h-rows"]
+    lines: list[str] = []
+    session.terminal_summary(lines.append)
+    assert "guide claims:" in lines
+    assert any(line.startswith("  no/such-claim: measured 7.5") for line in lines)

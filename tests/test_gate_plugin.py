@@ -163,3 +163,27 @@ def test_compare_off_does_not_judge(cases):
     result = cases.runpytest(*ARGS, "--influx-compare", "off", "-k", "slower")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*test_slower*write points/s*180,000*"])
+
+
+CLAIM_FILE = '''
+import pytest
+
+
+@pytest.mark.influx_bench(group="claims")
+def test_window_rows(influx_bench):
+    influx_bench.claim("8.3/window-1h-rows", 100, detail="stored figure")
+'''
+
+
+def test_strict_claims_fail_a_contradicted_claim_and_the_summary_shows_it(pytester):
+    pytester.makepyfile(test_claim=CLAIM_FILE)
+    args = ("--influx-bench", "--influx-provider", "process", "--influx-tier", "claims",
+            "-p", "no:cacheprovider")
+    relaxed = pytester.runpytest(*args)
+    relaxed.assert_outcomes(passed=1)
+    relaxed.stdout.fnmatch_lines(["guide claims:", "  8.3/window-1h-rows: measured 100 - "
+                                  "contradicted: measured 100 rows, claimed = 360 rows"])
+    strict = pytester.runpytest(*args, "--influx-strict-claims")
+    strict.assert_outcomes(failed=1)
+    strict.stdout.fnmatch_lines(["*guide claim contradicted (--influx-strict-claims): "
+                                 "8.3/window-1h-rows: contradicted*"])

@@ -61,7 +61,14 @@ def _curve_chart(curves: dict[str, list[tuple[float, float]]], title: str, xlabe
                         ha="center", fontsize=7)
     if log_x:
         ax.set_xscale("log")
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     ax.set_ylabel("points/s (median of rounds)")
     ax.set_ylim(bottom=0)
     ax.set_title(f"{title} - tier {tier}")

@@ -63,14 +63,15 @@ class ClaimRow:
     measured: float
     detail: str
     verdict: str
-    holds: bool | None
+    #: The registry's verdict kind (``holds``, ``weaker``, ``contradicted``), None unjudged.
+    kind: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def judge_claim(claim_id: str, measured: float) -> tuple[str, bool | None]:
-    """The verdict of the claims registry as text and whether the claim held.
+def judge_claim(claim_id: str, measured: float) -> tuple[str, str | None]:
+    """The verdict of the claims registry: its text and kind (None when not judged).
 
     The registry lives in ``bench.claims`` (another module); when it is missing or fails,
     the raw figure is shown rather than losing the measurement.
@@ -80,15 +81,7 @@ def judge_claim(claim_id: str, measured: float) -> tuple[str, bool | None]:
         verdict = claims.judge(claim_id, measured)
     except Exception as exc:  # noqa: BLE001 - any failure there must not lose the figure
         return f"measured {measured:g} (not judged: {type(exc).__name__}: {exc})", None
-    holds = None
-    for attr in ("holds", "ok", "passed", "supported"):
-        value = getattr(verdict, attr, None)
-        if isinstance(value, bool):
-            holds = value
-            break
-    text = next((str(getattr(verdict, a)) for a in ("message", "summary", "text", "detail")
-                 if getattr(verdict, a, None)), str(verdict))
-    return text, holds
+    return str(getattr(verdict, "text", verdict)), getattr(verdict, "kind", None)
 
 
 @dataclasses.dataclass
@@ -177,10 +170,10 @@ class BenchSession:
         return outcome
 
     def claim_failures(self, nodeid: str | None = None) -> list[ClaimRow]:
-        """Claims whose verdict says they did not hold (for ``--influx-strict-claims``),
-        of one benchmark or of the whole run."""
+        """Contradicted claims (``--influx-strict-claims`` fails on them), of one benchmark
+        or of the whole run."""
         return [c for r in self.results for c in r.claims
-                if c.holds is False and nodeid in (None, r.record.nodeid)]
+                if c.kind == "contradicted" and nodeid in (None, r.record.nodeid)]
 
     def _evaluate(self, recorder: BenchRecorder) -> Outcome:
         record = recorder.record
