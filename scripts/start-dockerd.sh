@@ -13,12 +13,23 @@
 # --iptables=false, which keeps 127.0.0.1 port publishing working through docker-proxy.
 #
 # Environment: DOCKERD_LOG (default /var/log/dockerd-influxperf.log, /tmp if not writable),
-# DOCKERD_WAIT (default 60), DOCKERD_EXTRA_ARGS (extra flags for dockerd).
+# DOCKERD_WAIT (default 60), DOCKERD_PIDFILE (default /var/run/docker.pid),
+# DOCKERD_EXTRA_ARGS (extra flags for dockerd), DOCKER_HOST (a unix:// socket: the engine
+# listens there instead of /var/run/docker.sock).
 set -u
 
 WAIT="${DOCKERD_WAIT:-60}"
 LOG="${DOCKERD_LOG:-/var/log/dockerd-influxperf.log}"
+PIDFILE="${DOCKERD_PIDFILE:-/var/run/docker.pid}"
 LOCK="${TMPDIR:-/tmp}/start-dockerd-influxperf.lock"
+HOST_ARGS=()
+case "${DOCKER_HOST:-}" in
+    "") ;;
+    unix://*) HOST_ARGS=(--host "$DOCKER_HOST") ;;
+    *)  echo "start-dockerd: DOCKER_HOST=$DOCKER_HOST is not a local unix socket; this script" \
+             "only starts a local engine (unset DOCKER_HOST)" >&2
+        exit 1 ;;
+esac
 
 engine_answers() {
     timeout 10 docker info >/dev/null 2>&1
@@ -53,7 +64,6 @@ if engine_answers; then
 fi
 
 # A stale pid file from a killed engine makes dockerd refuse to start.
-PIDFILE=/var/run/docker.pid
 if [ -f "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE" 2>/dev/null)" 2>/dev/null; then
     rm -f "$PIDFILE"
 fi
@@ -63,8 +73,10 @@ start_and_wait() {
     # the deadline passes.
     echo "start-dockerd: starting dockerd $* (log: $LOG)" | tee -a "$LOG"
     # setsid + nohup: the engine must outlive this script and the shell that ran it.
+    # 9>&-: the engine must not inherit the lock, or it would hold it for its whole life.
     # shellcheck disable=SC2086
-    setsid nohup dockerd "$@" ${DOCKERD_EXTRA_ARGS:-} >>"$LOG" 2>&1 </dev/null &
+    setsid nohup dockerd --pidfile "$PIDFILE" "${HOST_ARGS[@]}" "$@" ${DOCKERD_EXTRA_ARGS:-} \
+        >>"$LOG" 2>&1 </dev/null 9>&- &
     local pid=$! deadline=$((SECONDS + WAIT))
     while [ "$SECONDS" -lt "$deadline" ]; do
         if engine_answers; then
