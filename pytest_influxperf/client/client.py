@@ -88,11 +88,18 @@ def detect_api(url: str, *, token: str | None = None, timeout: float = 5.0) -> t
 
     Raises :class:`ServerUnavailable` with a readable message when nothing answers.
     """
+    register_secret(token)
+    # "Token" is accepted by v2 and by v3 (which also takes "Bearer" and "Basic"); v1 ignores it.
     headers = {"Authorization": f"Token {token}"} if token else {}
     try:
         resp = requests.get(f"{url.rstrip('/')}/ping", headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         raise ServerUnavailable(f"no InfluxDB answers at {url}: {exc.__class__.__name__}") from None
+    if resp.status_code in (401, 403):
+        # InfluxDB 3 Core/Enterprise guard /ping with the token unless started with
+        # --disable-authz ping: without a valid token it answers 401 and no version header.
+        raise AuthError(f"{url} answered /ping with {resp.status_code}: pass a valid token "
+                        "(--influx-token or INFLUX_TOKEN; for InfluxDB 3 an admin token)")
     version = resp.headers.get("X-Influxdb-Version", "")
     if not version and resp.headers.get("content-type", "").startswith("application/json"):
         try:
@@ -196,7 +203,10 @@ class InfluxClient:
             if bucket_id:
                 self.request("DELETE", f"/api/v2/buckets/{bucket_id}")
         else:
-            resp = self.request("DELETE", "/api/v3/configure/database", params={"db": name})
+            # A plain DELETE only soft-deletes (data kept for days); hard_delete_at=now frees
+            # the disk at once. Servers older than 3.2 ignore the unknown parameter.
+            resp = self.request("DELETE", "/api/v3/configure/database",
+                                params={"db": name, "hard_delete_at": "now"})
             if resp.status_code not in (200, 204, 404):
                 raise QueryError(f"dropping database {name!r} failed: {resp.status_code} "
                                  f"{_message(resp)}")
@@ -235,9 +245,12 @@ class InfluxClient:
         bucket_id = resp.json().get("id") if resp.status_code == 201 else self._bucket_id(name)
         # InfluxQL over /query needs a DBRP mapping; newer servers make a virtual one, older
         # ones need it explicitly. A conflict means it is already there.
-        self.request("POST", "/api/v2/dbrps",
-                     json={"bucketID": bucket_id, "orgID": org_id, "database": name,
-                           "retention_policy": "autogen", "default": True})
+        resp = self.request("POST", "/api/v2/dbrps",
+                            json={"bucketID": bucket_id, "orgID": org_id, "database": name,
+                                  "retention_policy": "autogen", "default": True})
+        if resp.status_code not in (200, 201, 409, 422):
+            raise QueryError(f"mapping bucket {name!r} for InfluxQL (POST /api/v2/dbrps) failed: "
+                             f"{resp.status_code} {_message(resp)}")
 
     def _bucket_id(self, name: str) -> str | None:
         resp = self.request("GET", "/api/v2/buckets", params={"name": name})
@@ -259,6 +272,10 @@ class InfluxClient:
             params = {"bucket": database, "precision": prec}
             if self.org:
                 params["org"] = self.org
+            else:
+                # InfluxDB OSS 2.x requires org or orgID on every write; without a name, use
+                # the ID of the organization the token sees (looked up once, then cached).
+                params["orgID"] = self._org_id_for()
             return WriteTarget(f"{self.url}/api/v2/write", params, headers)
         return WriteTarget(f"{self.url}/api/v3/write_lp", {"db": database, "precision": prec}, headers)
 
@@ -274,7 +291,9 @@ class InfluxClient:
         if gzip:
             body = gzip_module.compress(body)
         target = self.write_target(database, precision=precision, gzip=gzip)
-        resp = self.request("POST", target.url, params=target.params, data=body, timeout=timeout)
+        # The target's headers carry Content-Encoding: without it a gzip body is refused.
+        resp = self.request("POST", target.url, params=target.params, data=body,
+                            headers=target.headers, timeout=timeout)
         return interpret_write(self.api, resp.status_code, resp.text, n_lines, database)
 
     # -- queries ---------------------------------------------------------------------
@@ -316,20 +335,34 @@ class InfluxClient:
             raise DatabaseNotFound(f"database {database!r} not found on {self.url}")
         if resp.status_code != 200:
             raise QueryError(f"query failed ({resp.status_code}): {_message(resp)}\n  query: {q}")
-        rows = resp.json()
+        try:
+            rows = resp.json()
+        except ValueError:
+            # format=json is streamed after the 200 status: an error while streaming cuts
+            # the array short, so a body that does not parse is a failed query.
+            raise QueryError(f"query answer was cut short or is not JSON: {resp.text[-300:]!r}"
+                             f"\n  query: {q}") from None
         if isinstance(rows, dict) and "error" in rows:
             raise QueryError(f"query failed: {rows['error']}\n  query: {q}")
-        return QueryAnswer(list(rows), len(resp.content), rows)
+        if isinstance(rows, dict) and "results" in rows:  # an InfluxQL-shaped answer
+            return QueryAnswer(_influxql_rows(resp, q), len(resp.content), rows)
+        if not isinstance(rows, list):
+            raise QueryError(f"unexpected query answer (not a JSON array): {resp.text[:300]!r}"
+                             f"\n  query: {q}")
+        return QueryAnswer(rows, len(resp.content), rows)
 
     def _v3_query_response(self, path: str, q: str, database: str | None,
                            timeout: float) -> requests.Response:
-        return self.request("POST", path, json={"db": database, "q": q, "format": "json"},
-                            timeout=timeout)
+        body = {"q": q, "format": "json"}
+        if database:  # query_sql needs it; query_influxql may take it from the query itself
+            body["db"] = database
+        return self.request("POST", path, json=body, timeout=timeout)
 
 
 # -- answers -------------------------------------------------------------------------
 _V1_PARSE_PREFIXES = ("unable to parse '", "partial write: unable to parse '")
 _DROPPED = re.compile(r"dropped=(\d+)\s*$")
+_V2_DROPPED = re.compile(r"\bdropped=(\d+)\b")
 
 
 def interpret_write(api: str, status: int, text: str, n_lines: int, database: str) -> WriteResponse:
@@ -349,6 +382,9 @@ def interpret_write(api: str, status: int, text: str, n_lines: int, database: st
     full = _message_text(text, limit=None)
     message = full[:2000]
     lowered = message.lower()
+    if "organization" in lowered and "not found" in lowered:  # v2: a wrong org, not a bucket
+        raise WriteError(f"organization not found ({status}): pass --influx-org with an existing "
+                         f"organization. Server said: {message}", status=status)
     if status == 404 or "database not found" in lowered or ("bucket" in lowered
                                                             and "not found" in lowered):
         raise DatabaseNotFound(f"database {database!r} does not exist: create it first "
@@ -374,8 +410,12 @@ def _count_rejected(api: str, status: int, text: str, message: str, n_lines: int
     dropped_match = _DROPPED.search(message)
     dropped = int(dropped_match.group(1)) if dropped_match else 0
     if api == "v2":
-        # v2 parses the whole body first: a parse error (400) refuses all of it.
-        return min(dropped, n_lines) if status == 422 and dropped_match else n_lines
+        # v2 parses the whole body first: a parse error (400) refuses all of it. Its 422
+        # message goes on after the count ("dropped=N for database: ID for retention
+        # policy: RP"), so the end-anchored v1 pattern misses it; the last count wins
+        # because echoed series keys come before it.
+        counts = _V2_DROPPED.findall(message)
+        return min(int(counts[-1]), n_lines) if status == 422 and counts else n_lines
     # v1: one message line per unparseable line; a quote inside a bad line cannot start a
     # new message line, so counting line starts is exact where substring counts are not.
     parse_errors = sum(1 for line in message.split("\n") if line.startswith(_V1_PARSE_PREFIXES))
@@ -392,6 +432,8 @@ def _influxql_rows(resp: requests.Response, q: str) -> list[dict[str, Any]]:
         raise QueryError(f"query failed ({resp.status_code}): {resp.text[:300]}\n  query: {q}") from None
     if "error" in body:
         _raise_query_error(body["error"], q)
+    if resp.status_code >= 400 and isinstance(body, dict) and "message" in body:
+        _raise_query_error(str(body["message"]), q)  # v2 answers errors as {"code", "message"}
     rows: list[dict[str, Any]] = []
     for result in body.get("results", []):
         if "error" in result:
