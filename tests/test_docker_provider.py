@@ -325,3 +325,19 @@ def test_importing_the_provider_loads_no_docker_sdk():
                          timeout=60, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "start-dockerd.sh")
+
+
+def test_start_dockerd_is_a_no_op_when_the_engine_answers(engine):
+    out = subprocess.run(["bash", SCRIPT], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "already answers" in out.stdout
+
+
+def test_start_dockerd_refuses_a_remote_docker_host():
+    env = {**os.environ, "DOCKER_HOST": "tcp://192.0.2.10:2375"}
+    out = subprocess.run(["bash", SCRIPT], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 1
+    assert "not a local unix socket" in out.stderr
