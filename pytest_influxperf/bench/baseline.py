@@ -102,7 +102,9 @@ def save_baseline(baselines_dir: Path, tier: str, environment: Mapping[str, Any]
     because figures from two environments must not mix in one baseline.
     """
     path = baseline_path(baselines_dir, tier)
+    records = list(records)
     fresh = {r.nodeid: r for r in records if r.metrics and not r.errors}
+    broken = sum(bool(r.errors) for r in records)
     kept: dict[str, BenchmarkRecord] = {}
     note = ""
     if path.exists():
@@ -122,5 +124,6 @@ def save_baseline(baselines_dir: Path, tier: str, environment: Mapping[str, Any]
     tmp.write_text(json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)  # a run interrupted mid-write leaves the old baseline whole
     summary = (f"saved {len(fresh)} benchmark(s) to {path}"
-               + (f", kept {len(kept)} from the previous baseline" if kept else "") + note)
+               + (f", kept {len(kept)} from the previous baseline" if kept else "")
+               + (f", left out {broken} with infrastructure errors" if broken else "") + note)
     return path, summary

@@ -33,7 +33,9 @@ def _curves(report: Mapping[str, Any], key: str) -> dict[str, list[tuple[float, 
     """``{group: [(info[key], points/s), ...]}`` for benchmarks that recorded ``key``."""
     curves: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for nodeid, bench in report["benchmarks"].items():
-        x = (bench.get("info") or {}).get(key)
+        info = bench.get("info") or {}
+        # The benchmark's own info wins; record_write also notes the harness's setting.
+        x = info.get(key, info.get(f"write {key}"))
         rate = _rate_metric(bench)
         if isinstance(x, (int, float)) and rate is not None:
             curves[bench.get("group") or rate[0]].append((float(x), float(rate[1]["value"])))

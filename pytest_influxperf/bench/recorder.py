@@ -36,7 +36,9 @@ During a re-measure the calls ``fn`` makes are recorded into a fresh record, com
 their own; a benchmark that registered nothing fails without confirmation and says so.
 
 Conventions read by the reports and plots: ``info("batch_size", n)`` (batch-size curve),
-``info("workers", n)`` (writer scaling).
+``info("workers", n)`` (writer scaling); ``record_write`` also notes the WriteResult's
+own ``batch_size`` and ``workers`` as ``"write batch_size"``/``"write workers"``, which
+the charts use when the benchmark gave none.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class BenchRecorder:
         errors = _error_list(_field(result, "errors"))
         if errors and not expect_errors:
             self.error(f"{prefix}: {len(errors)} write error(s), first: {errors[0]}")
+        aborted = _field(result, "aborted")
+        if aborted:
+            self.error(f"{prefix}: the write was aborted: {aborted}")
         pps = _field(result, "points_per_second")
         if pps is None:
             raise BenchDataError(f"record_write needs a WriteResult, got {type(result).__name__}")
@@ -129,8 +134,8 @@ class BenchRecorder:
             value = _field(latency, pct) if latency is not None else None
             if value is not None:
                 self.metric(f"{prefix} latency {pct}", value, unit="ms", direction="lower")
-        for key in ("points_sent", "points_accepted", "points_rejected", "bytes_sent",
-                    "bytes_on_wire", "elapsed_s"):
+        for key in ("points_sent", "points_accepted", "points_rejected", "points_failed",
+                    "bytes_sent", "bytes_on_wire", "elapsed_s", INFO_BATCH_SIZE, INFO_WORKERS):
             value = _field(result, key)
             if value is not None:
                 self.info(f"{prefix} {key}", value)
