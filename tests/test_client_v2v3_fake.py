@@ -240,6 +240,17 @@ def test_fake_v2_write_to_unknown_org_is_not_a_missing_bucket(fake2):
     client.close()
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_fake_v2_overload_is_a_write_error_with_its_status(client2, fake2, status):
+    """Only a loaded server answers 429/503 (with Retry-After): a fake route shows it."""
+    client2.create_database("bench")
+    fake2.route("POST", "/api/v2/write", (status, {"Retry-After": "1"},
+                                          {"code": "too many requests", "message": "slow down"}))
+    with pytest.raises(WriteError, match="slow down") as info:
+        client2.write(LINES, "bench")
+    assert info.value.status == status
+
+
 def test_fake_v3_write_target(client3):
     for precision, name in [("ns", "nanosecond"), ("us", "microsecond"),
                             ("ms", "millisecond"), ("s", "second")]:
