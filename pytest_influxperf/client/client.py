@@ -382,7 +382,7 @@ def interpret_write(api: str, status: int, text: str, n_lines: int, database: st
     full = _message_text(text, limit=None)
     message = full[:2000]
     lowered = message.lower()
-    if "organization" in lowered and "not found" in lowered:  # v2: a wrong org, not a bucket
+    if api == "v2" and status == 404 and "organization" in lowered:  # a wrong org, not a bucket
         raise WriteError(f"organization not found ({status}): pass --influx-org with an existing "
                          f"organization. Server said: {message}", status=status)
     if status == 404 or "database not found" in lowered or ("bucket" in lowered
