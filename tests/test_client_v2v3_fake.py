@@ -169,7 +169,7 @@ def test_fake_v2_write_target(client2):
 
 def test_fake_v2_write_without_org_sends_org_id(fake2):
     """InfluxDB OSS 2 needs org or orgID on every write; the fake refuses neither (400)."""
-    fake2._add_bucket("bench", fake2.orgs[ORG])
+    fake2.add_bucket("bench", fake2.orgs[ORG])
     client = InfluxClient(fake2.url, api="v2", token=TOKEN2, timeout=5)
     answer = client.write(LINES, "bench")
     client.close()
@@ -233,7 +233,7 @@ def test_fake_v2_missing_bucket_is_database_not_found(client2):
 
 
 def test_fake_v2_write_to_unknown_org_is_not_a_missing_bucket(fake2):
-    fake2._add_bucket("bench", fake2.orgs[ORG])
+    fake2.add_bucket("bench", fake2.orgs[ORG])
     client = InfluxClient(fake2.url, api="v2", token=TOKEN2, org="other-org", timeout=5)
     with pytest.raises(WriteError, match="--influx-org"):
         client.write(LINES, "bench")

@@ -273,7 +273,7 @@ class FakeInfluxDB2(FakeInfluxServer):
         self._schema = _Schema()
         self._ids = itertools.count(0x1000)
         for name in ("_monitoring", "_tasks"):  # system buckets every 2.x org has
-            self._add_bucket(name, next(iter(self.orgs.values())))
+            self.add_bucket(name, next(iter(self.orgs.values())))
         guarded = {
             ("GET", "/api/v2/orgs"): self._orgs, ("GET", "/api/v2/buckets"): self._list_buckets,
             ("POST", "/api/v2/buckets"): self._create_bucket,
@@ -295,7 +295,8 @@ class FakeInfluxDB2(FakeInfluxServer):
             return handler(request)
         return guarded
 
-    def _add_bucket(self, name: str, org_id: str) -> dict[str, str]:
+    def add_bucket(self, name: str, org_id: str) -> dict[str, str]:
+        """Make a bucket directly (as if created earlier) and return its JSON object."""
         bucket = {"id": f"{next(self._ids):016x}", "name": name, "orgID": org_id,
                   "type": "system" if name.startswith("_") else "user"}
         self.buckets[name] = bucket
@@ -321,7 +322,7 @@ class FakeInfluxDB2(FakeInfluxServer):
         if body["name"] in self.buckets:
             return 422, {}, {"code": "conflict",
                              "message": f"bucket with name {body['name']} already exists"}
-        return 201, {}, self._add_bucket(body["name"], body["orgID"])
+        return 201, {}, self.add_bucket(body["name"], body["orgID"])
 
     def _delete_bucket(self, request: RecordedRequest) -> Reply:
         bucket_id = request.path.rsplit("/", 1)[-1]
