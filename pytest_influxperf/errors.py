@@ -13,9 +13,16 @@ _SECRETS: set[str] = set()
 
 
 def register_secret(secret: str | None) -> None:
-    """Remember a secret (a token, a password) so :func:`redact` hides it everywhere."""
+    """Remember a secret (a token, a password) so :func:`redact` hides it everywhere.
+
+    A v1 ``user:password`` token also registers the password alone, since servers and
+    URLs may show it without the user name.
+    """
     if secret and len(secret) >= 4:
         _SECRETS.add(secret)
+        _user, sep, password = secret.partition(":")
+        if sep and len(password) >= 4:
+            _SECRETS.add(password)
 
 
 _TOKEN_PATTERNS = [
