@@ -142,6 +142,21 @@ def test_resources_are_numbers_that_move_with_work(server):
     client.drop_database(db)
 
 
+def test_engine_api_figures_agree_with_the_direct_ones(server):
+    """The fallback for engines whose processes and volumes are not visible from here."""
+    client = server.client()
+    client.create_database("fallback")
+    client.write("\n".join(f"m,host=h{i % 20} v={i}i {i}" for i in range(5_000)), "fallback")
+    rss, cpu = server._engine_figures()
+    assert rss is not None and rss > 0
+    assert cpu is not None and cpu > 0
+    direct = server.disk_bytes("fallback")
+    via_du = server._du(["/var/lib/influxdb/data/fallback", "/var/lib/influxdb/wal/fallback"])
+    assert direct is not None and via_du is not None
+    # du -b also counts the folders themselves (a few KiB each); the files are the same
+    assert direct <= via_du <= direct + 64 * 1024
+
+
 def test_rss_from_stats_prefers_anonymous_memory():
     """Pure: cgroup v1 and v2 shapes of Docker's memory_stats."""
     v1 = {"usage": 900, "stats": {"rss": 300, "mapped_file": 20, "cache": 500}}

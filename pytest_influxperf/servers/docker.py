@@ -16,6 +16,10 @@ Three habits keep it honest on shared machines:
   labels (session, owner pid, host) so the next start removes those whose owner died
   (``kill -9``, OOM).
 
+Resource figures use the process provider's definitions (psutil RSS and CPU seconds of
+influxd, file bytes under data and WAL) where the container's process and volume are
+visible from here, and the engine's stats and ``du`` in the container where they are not.
+
 ``docker`` and ``testcontainers`` are imported inside the functions that use them, so
 importing this module costs nothing.
 """
@@ -285,6 +289,7 @@ class DockerServer(Server):
         self.started_in_s: float | None = None
         self._tc: Any = None  # testcontainers DockerContainer
         self._container: Container | None = None
+        self._proc: Any = None  # psutil.Process of influxd, where visible from here
         self._engine_version: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -372,6 +377,7 @@ class DockerServer(Server):
     def stop(self) -> None:
         tc, self._tc = self._tc, None
         container, self._container = self._container, None
+        self._proc = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -468,29 +474,84 @@ class DockerServer(Server):
         return raw.decode(errors="replace").rstrip()
 
     # -- figures ---------------------------------------------------------------------
+    # Two ways to each figure: the engine's API works for any engine but is slow (stats take
+    # about 1 s per call on Docker 20.10, du needs an exec), so where the container's
+    # process and volume are visible from here (a local engine, which is the only kind we
+    # use) they are read directly, with the same definitions as the process provider.
     def resources(self) -> ServerResources:
-        """RSS and CPU seconds from the engine's stats, bytes on disk of the data folder."""
+        """RSS and CPU seconds of influxd, bytes on disk of its data and WAL folders."""
         if self._container is None:
             return ServerResources()
-        rss = cpu = None
-        with contextlib.suppress(Exception):
-            stats = self._container.stats(stream=False, one_shot=True)
-            rss = _rss_from_stats(stats.get("memory_stats") or {})
-            total_ns = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
-            cpu = total_ns / 1e9 if total_ns is not None else None
+        rss, cpu = self._process_figures()
+        if rss is None:
+            rss, cpu = self._engine_figures()
         return ServerResources(rss_bytes=rss, cpu_seconds=cpu, disk_bytes=self.disk_bytes())
 
-    def disk_bytes(self, database: str | None = None) -> int | None:
-        """Bytes under the data folder in the container (one database's, if named).
+    def _process_figures(self) -> tuple[int | None, float | None]:
+        import psutil
 
-        ``du`` runs inside the container: the data lives in a volume that the engine does
-        not count in the container's size, and the engine may not share our filesystem.
+        proc = self._host_process()
+        if proc is None:
+            return None, None
+        try:
+            with proc.oneshot():
+                times = proc.cpu_times()
+                return proc.memory_info().rss, times.user + times.system
+        except psutil.Error:
+            return None, None
+
+    def _host_process(self) -> Any:
+        """influxd as a psutil.Process, if its pid is visible here and really in our container.
+
+        The cgroup check guards against an engine in a VM, whose pid means nothing here.
+        """
+        if self._proc is not None or self._container is None:
+            return self._proc
+        import psutil
+
+        pid = int((self._container.attrs.get("State") or {}).get("Pid") or 0)
+        try:
+            with open(f"/proc/{pid}/cgroup", encoding="utf-8") as handle:
+                if pid and self._container.id in handle.read():
+                    self._proc = psutil.Process(pid)
+        except (OSError, psutil.Error):
+            pass
+        return self._proc
+
+    def _engine_figures(self) -> tuple[int | None, float | None]:
+        assert self._container is not None
+        try:
+            stats = self._container.stats(stream=False, one_shot=True)
+        except Exception:  # container or engine gone: the figures are simply not there
+            return None, None
+        rss = _rss_from_stats(stats.get("memory_stats") or {})
+        total_ns = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
+        return rss, (total_ns / 1e9 if total_ns is not None else None)
+
+    def disk_bytes(self, database: str | None = None) -> int | None:
+        """Bytes of the files under data and WAL in the container (one database's, if named).
+
+        The data lives in a volume, which the engine does not count in the container's
+        size: read the volume's folder where this process may, else ``du`` in the container.
         """
         if self._container is None:
             return None
-        paths = [f"{DATA_DIR}/data", f"{DATA_DIR}/wal"]
-        if database:
-            paths = [f"{path}/{database}" for path in paths]
+        folders = ["data", "wal"] if not database else [f"data/{database}", f"wal/{database}"]
+        volume = self._volume_path()
+        if volume is not None:
+            return sum(_tree_size(os.path.join(volume, folder)) for folder in folders)
+        return self._du([f"{DATA_DIR}/{folder}" for folder in folders])
+
+    def _volume_path(self) -> str | None:
+        assert self._container is not None
+        for mount in self._container.attrs.get("Mounts") or []:
+            source = mount.get("Source") or ""
+            if mount.get("Destination") == DATA_DIR and source and os.access(source, os.R_OK | os.X_OK):
+                return str(source)
+        return None
+
+    def _du(self, paths: list[str]) -> int | None:
+        assert self._container is not None
         try:
             code, output = self._container.exec_run(["du", "-sb", *paths])
         except Exception:
@@ -505,6 +566,16 @@ class DockerServer(Server):
     def environment(self) -> dict[str, object]:
         return {**super().environment(), "image": self.image,
                 "docker_engine": self._engine_version}
+
+
+def _tree_size(folder: str) -> int:
+    """Sum of file sizes under ``folder`` (0 if it does not exist), as the process provider counts."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
 
 
 def _rss_from_stats(memory: dict[str, Any]) -> int | None:
