@@ -197,11 +197,8 @@ def test_build_then_start_a_server_from_it(engine, scratch_tag):
 @needs_influxd
 @pytest.mark.timeout(180)
 def test_console_script_builds_and_is_idempotent(engine, scratch_tag):
-    command = [sys.executable, "-c",
-               "import sys; from pytest_influxperf.servers.image import register, run; "
-               "import argparse; p = argparse.ArgumentParser(); "
-               "register(p.add_subparsers(dest='command')); "
-               "sys.exit(run(p.parse_args(sys.argv[1:])))",
+    # the console script's own dispatcher (`influxperf` is `pytest_influxperf.cli:main`)
+    command = [sys.executable, "-m", "pytest_influxperf.cli",
                "image", "build-local", "--tag", scratch_tag]
     cwd = os.path.dirname(os.path.dirname(__file__))
     first = subprocess.run(command, capture_output=True, text=True, timeout=150, cwd=cwd)
