@@ -23,9 +23,11 @@ from pytest_influxperf.servers.docker import (
     LOCAL_IMAGE_REPO,
     OWNER_HOST_LABEL,
     OWNER_PID_LABEL,
+    OWNER_STARTED_LABEL,
     SESSION_ID,
     SESSION_LABEL,
     DockerServer,
+    _owner_labels,
     _rss_from_stats,
     docker_available,
     local_image_present,
@@ -188,6 +190,11 @@ def test_missing_image_is_a_clear_error(engine, no_leftover_containers):
     assert local_image_present(missing) is None
 
 
+def test_bad_image_name_is_a_clear_error(engine):
+    with pytest.raises(ServerUnavailable, match="not a usable image name"):
+        DockerServer("Not A Valid/Name").start()
+
+
 def test_engine_absent_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     ok, reason = docker_available()
@@ -253,21 +260,24 @@ def test_leftovers_of_dead_owners_are_reaped(engine, local_image):
     dead.wait()
     labels = {SESSION_LABEL: "old-run", OWNER_HOST_LABEL: os.uname().nodename}
     orphan = engine.containers.create(local_image, labels={**labels, OWNER_PID_LABEL: str(dead.pid)})
-    alive = engine.containers.create(local_image,
-                                     labels={**labels, OWNER_PID_LABEL: str(os.getpid())})
+    # this process's pid, but another start time: a dead run whose pid was reused
+    reused = engine.containers.create(local_image, labels={
+        **labels, OWNER_PID_LABEL: str(os.getpid()), OWNER_STARTED_LABEL: "12345.00"})
+    alive = engine.containers.create(local_image, labels=_owner_labels())
     try:
         removed = reap_leftovers()
         assert alive.name not in removed
         import docker
 
-        # gone, whoever reaped it (a concurrent run's start() may have been first)
-        with pytest.raises(docker.errors.NotFound):
-            orphan.reload()
+        # gone, whoever reaped them (a concurrent run's start() may have been first)
+        for container in (orphan, reused):
+            with pytest.raises(docker.errors.NotFound):
+                container.reload()
         alive.reload()  # still there: its owner (this process) runs
     finally:
         import docker
 
-        for container in (orphan, alive):
+        for container in (orphan, reused, alive):
             try:
                 container.remove(force=True, v=True)
             except docker.errors.NotFound:

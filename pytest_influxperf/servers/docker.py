@@ -61,6 +61,7 @@ LABEL_PREFIX = "org.pytest-influxperf"
 SESSION_LABEL = f"{LABEL_PREFIX}.session"
 OWNER_PID_LABEL = f"{LABEL_PREFIX}.owner-pid"
 OWNER_HOST_LABEL = f"{LABEL_PREFIX}.owner-host"
+OWNER_STARTED_LABEL = f"{LABEL_PREFIX}.owner-started"
 SESSION_ID = uuid.uuid4().hex[:12]
 
 # The same workload choices as the process provider's config, as influxd 1.x environment
@@ -104,6 +105,11 @@ def docker_client(timeout: int = DOCKER_API_TIMEOUT_S) -> docker_sdk.DockerClien
         return docker.from_env(timeout=timeout)
     except docker.errors.DockerException as exc:
         where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if "Permission denied" in str(exc):
+            raise ServerUnavailable(
+                f"the Docker engine at {where} refuses this user ({_first_line(exc)}): add "
+                "the user to the docker group (sudo usermod -aG docker $USER, then log in "
+                "again) or use --influx-provider process") from None
         raise ServerUnavailable(f"no Docker engine answers at {where} ({_first_line(exc)}): "
                                 f"{_START_HINT}") from None
 
@@ -122,7 +128,7 @@ def check_local_engine(docker_host: str | None) -> None:
         raise ServerUnavailable(
             f"DOCKER_HOST={docker_host} is not a local engine; the docker provider publishes "
             "InfluxDB on 127.0.0.1 and talks only to 127.0.0.1. Unset DOCKER_HOST to use the "
-            "local engine, or point --influx-url at a server on that machine instead")
+            "local engine, or use --influx-provider process")
 
 
 def docker_available() -> tuple[bool, str]:
@@ -173,6 +179,9 @@ def _has_image(client: docker_sdk.DockerClient, name: str) -> bool:
         client.images.get(name)
     except docker.errors.ImageNotFound:
         return False
+    except (docker.errors.APIError, docker.errors.NullResource) as exc:
+        raise ServerUnavailable(f"{name!r} is not a usable image name ({_first_line(exc)}); "
+                                "pass --influx-image REPOSITORY:TAG") from None
     return True
 
 
@@ -210,7 +219,7 @@ def reap_leftovers(client: docker_sdk.DockerClient | None = None) -> list[str]:
             labels = container.labels
             if labels.get(OWNER_HOST_LABEL) != socket.gethostname():
                 continue
-            if _pid_alive(int(labels.get(OWNER_PID_LABEL, "0") or 0)):
+            if _owner_alive(labels):
                 continue
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 container.remove(force=True, v=True)
@@ -221,16 +230,34 @@ def reap_leftovers(client: docker_sdk.DockerClient | None = None) -> list[str]:
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def _owner_labels() -> dict[str, str]:
+    """Who owns a container: this process, told apart from a later one with the same pid."""
+    return {SESSION_LABEL: SESSION_ID, OWNER_PID_LABEL: str(os.getpid()),
+            OWNER_HOST_LABEL: socket.gethostname(), OWNER_STARTED_LABEL: _started_at(os.getpid())}
+
+
+def _started_at(pid: int) -> str:
+    import psutil
+
+    try:
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except psutil.Error:
+        return ""
+
+
+def _owner_alive(labels: dict[str, str]) -> bool:
+    """Whether the process that labelled a container still runs (same pid, same start)."""
+    try:
+        pid = int(labels.get(OWNER_PID_LABEL) or 0)
+    except ValueError:
+        return False
     if pid <= 0:
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    started = _started_at(pid)
+    if not started:
         return False
-    except PermissionError:
-        return True
-    return True
+    # A pid reused by an unrelated process has another start time; older labels have none.
+    return labels.get(OWNER_STARTED_LABEL, started) == started
 
 
 @contextlib.contextmanager
@@ -331,9 +358,7 @@ class DockerServer(Server):
 
         assert self.image is not None
         tc = _loopback_container(self.image).with_name(self.container_name).with_envs(**SERVER_ENV)
-        tc.with_kwargs(labels={SESSION_LABEL: SESSION_ID, OWNER_PID_LABEL: str(os.getpid()),
-                               OWNER_HOST_LABEL: socket.gethostname()},
-                       **self._limit_kwargs())
+        tc.with_kwargs(labels=_owner_labels(), **self._limit_kwargs())
         self._tc = tc
         try:
             with _without_ryuk():
