@@ -70,7 +70,7 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "smoke": Scale("smoke", write_points=20_000, rounds=2, single_points=200,
-                   pooling_points=4_000, pooling_batch=100, query_hosts=4,
+                   pooling_points=4_000, pooling_batch=100, query_hosts=8,
                    query_interval_s=300, query_span_s=7 * DAY_S, query_rounds=3,
                    cardinality_points=5_000, sustained_s=3.0),
     "small": Scale("small", write_points=100_000, rounds=3, single_points=1_000,
