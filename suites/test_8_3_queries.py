@@ -30,6 +30,7 @@ class Pair:
     latency_claims: tuple[str, ...] = ()
     bytes_claims: tuple[str, ...] = ()
     window: tuple[str, int, str, str] | None = None   # (label, ns, bucket, rows claim)
+    sides: tuple[str, str] = ("good", "bad")          # metric prefixes in the summary
 
 
 def _host(ds: Any) -> str:
@@ -51,29 +52,34 @@ PAIRS: dict[str, Pair] = {
         good=lambda ds: f'SELECT MEAN("usage_user") FROM "cpu" WHERE {_host(ds)} AND '
                         f"{ds.where(HOUR_NS)}",
         bad=lambda ds: f'SELECT MEAN("usage_user") FROM "cpu" WHERE {_host(ds)}',
-        latency_claims=("8.3/time-filter", "8.8/ap2-time-filter", "takeaway/time-filter")),
+        latency_claims=("8.3/time-filter", "8.8/ap2-time-filter", "takeaway/time-filter"),
+        sides=("last hour", "no time filter")),
     # 8.3 optimization 2: the last hour, 3 columns against all 21
     "projection-1h": Pair(
         good=lambda ds: f'SELECT "usage_user", "{ds.host_key}" FROM "cpu" WHERE '
                         f"{ds.where(HOUR_NS)}",
         bad=lambda ds: f'SELECT * FROM "cpu" WHERE {ds.where(HOUR_NS)}',
-        bytes_claims=("8.3/projection",)),
+        bytes_claims=("8.3/projection",), sides=("3 columns", "SELECT *")),
     # anti-pattern 3: the same over 7 days
     "select-star-7d": Pair(
         good=lambda ds: f'SELECT "usage_user", "{ds.host_key}" FROM "cpu" WHERE '
                         f"{ds.where(7 * DAY_NS)}",
         bad=lambda ds: f'SELECT * FROM "cpu" WHERE {ds.where(7 * DAY_NS)}',
-        latency_claims=("8.8/ap3-select-star",), bytes_claims=("8.8/ap3-bytes",)),
+        latency_claims=("8.8/ap3-select-star",), bytes_claims=("8.8/ap3-bytes",),
+        sides=("3 columns", "SELECT *")),
     # 8.3 optimization 4: the guide's adaptive windows against the raw points they sum up
     "window-1h": Pair(good=_windowed(HOUR_NS, "10s"), bad=_raw(HOUR_NS),
                       latency_claims=("8.3/window-1h-speedup",),
-                      window=("1h", HOUR_NS, "10s", "8.3/window-1h-rows")),
+                      window=("1h", HOUR_NS, "10s", "8.3/window-1h-rows"),
+                      sides=("10s windows", "raw points")),
     "window-24h": Pair(good=_windowed(DAY_NS, "5m"), bad=_raw(DAY_NS),
                        latency_claims=("8.3/window-24h-speedup",),
-                       window=("24h", DAY_NS, "5m", "8.3/window-24h-rows")),
+                       window=("24h", DAY_NS, "5m", "8.3/window-24h-rows"),
+                      sides=("5m windows", "raw points")),
     "window-7d": Pair(good=_windowed(7 * DAY_NS, "1h"), bad=_raw(7 * DAY_NS),
                       latency_claims=("8.3/window-7d-speedup",),
-                      window=("7d", 7 * DAY_NS, "1h", "8.3/window-7d-rows")),
+                      window=("7d", 7 * DAY_NS, "1h", "8.3/window-7d-rows"),
+                      sides=("1h windows", "raw points")),
 }
 
 
@@ -109,10 +115,7 @@ def test_query_pair(name: str, query_dataset: Any, runner: Any, influx_bench: An
 
     def measure() -> dict[str, list]:
         runs = _run_pair(runner, good, bad, ds.database, scale.query_rounds)
-        for side in ("good", "bad"):
-            for result in runs[side]:
-                influx_bench.record_query(result, prefix=side)
-        return runs
+        return _record_pair(influx_bench, runs, pair.sides)
 
     runs = influx_bench.measure(measure)
     influx_bench.info("good query", good)
