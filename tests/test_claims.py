@@ -122,3 +122,22 @@ def test_every_claim_judges_its_own_figure_as_holding():
         figure = claim.low if claim.low is not None else (claim.high or 2.0)
         assert claim.judge(figure).kind == "holds", claim.id
         assert re.match(r"holds: measured ", claim.judge(figure).text)
+
+
+def test_format_table_aligns_columns_and_keeps_details():
+    lines = claims.format_table([("8.2/gzip-ratio", 9.25, "TSBS cpu"),
+                                 ("8.3/window-1h-rows", 360, ""), ("8.9/nope", 1, "x")])
+    assert lines[0].startswith("claim")
+    assert len({line.index("guide says") if i == 0 else None for i, line in enumerate(lines)}) == 2
+    assert ">= 7x" in lines[1] and "9.25x" in lines[1] and "holds" in lines[1]
+    assert lines[1].endswith("TSBS cpu")
+    assert "unknown claim" in lines[3]
+    # columns line up: the verdict column starts at the same offset on every row
+    starts = {line.index(word) for line, word in zip(lines[1:3], ("holds", "holds"))}
+    assert len(starts) == 1
+
+
+def test_gzip_savings_is_the_ratio_seen_as_bandwidth():
+    # the guide's 7x ratio is 85.7 % saved: its two figures agree
+    assert judge("8.2/gzip-savings", 100 * (1 - 1 / 7)).kind == "holds"
+    assert judge("8.2/gzip-savings", 50).kind == "weaker"

@@ -235,6 +235,9 @@ _CLAIMS: list[Claim] = [
           "Without pooling ... Overhead: ~5-10ms per request", low=5, null=0.0),
     _speedup("8.2/gzip-ratio", "8.2", "plain vs gzip line protocol", "bytes ratio", 7.0,
              "Ratio: 7.0x (2,450,000 -> 350,000 bytes)"),
+    Claim("8.2/gzip-savings", "8.2", "plain vs gzip line protocol", "bandwidth saved, %",
+          "at_least", " %", "Network savings: ~85% bandwidth reduction", low=85, null=0.0,
+          tolerance=0.02),
     # 8.3 queries
     _speedup("8.3/time-filter", "8.3", "no time filter vs last hour", "p50 latency ratio", 100,
              "Time: 50ms (100x faster!)"),
@@ -331,3 +334,20 @@ def table(measurements: Iterable[tuple[str, float]]) -> list[tuple[str, str, str
         rows.append((claim.id, claim.compares, claim.claimed,
                      f"{_num(float(measured))}{claim.unit}", claim.judge(measured).kind))
     return rows
+
+
+def format_table(measurements: Iterable[tuple[str, float, str]]) -> list[str]:
+    """A fixed-width claims table (claim, guide says, measured, verdict, detail) for a
+    terminal: one line per ``(claim_id, measured, detail)``; unknown ids are shown as such.
+    """
+    rows = [("claim", "guide says", "measured", "verdict", "detail")]
+    for claim_id, measured, detail in measurements:
+        claim = CLAIMS.get(claim_id)
+        if claim is None:
+            rows.append((claim_id, "?", _num(float(measured)), "unknown claim", detail))
+            continue
+        rows.append((claim.id, claim.claimed, f"{_num(float(measured))}{claim.unit}",
+                     claim.judge(measured).kind, detail))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths)) + "  " + r[4]
+            for r in rows]
