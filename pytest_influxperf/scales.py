@@ -46,6 +46,9 @@ class Scale:
     cardinality_points: int
     #: seconds of sustained writing for the hardware sizing verdict (8.10)
     sustained_s: float
+    #: most raw rows one query may fetch (anti-pattern 3's "1,000,000 rows"): wider
+    #: windows at medium and large read a subset of hosts, the same on both sides
+    raw_rows_cap: int = 1_000_000
     batch_sizes: tuple[int, ...] = GUIDE_BATCH_SIZES
     workers: tuple[int, ...] = GUIDE_WORKERS
 

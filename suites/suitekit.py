@@ -110,9 +110,22 @@ class QueryDataset:
         end = self.end()
         return end - length_ns, end
 
-    def where(self, length_ns: int) -> str:
+    def hosts_within(self, length_ns: int, cap: int) -> tuple[str, ...]:
+        """The first hosts whose raw points over ``length_ns`` stay within ``cap`` rows."""
+        per_host = self.points / len(self.hosts) * min(1.0, length_ns / max(1, self.span_ns))
+        return self.hosts[:max(1, min(len(self.hosts), int(cap // max(1.0, per_host))))]
+
+    def where(self, length_ns: int, cap: int | None = None) -> str:
+        """The time bounds of the last ``length_ns``; with ``cap``, also a host filter that
+        keeps the raw rows within ``cap`` (only when all hosts would exceed it)."""
         start, end = self.window(length_ns)
-        return f"time >= {start} AND time < {end}"
+        clause = f"time >= {start} AND time < {end}"
+        if cap is not None:
+            hosts = self.hosts_within(length_ns, cap)
+            if len(hosts) < len(self.hosts):
+                clause += " AND (" + " OR ".join(f"\"{self.host_key}\" = '{h}'"
+                                                  for h in hosts) + ")"
+        return clause
 
 
 def allocated_bytes(folder: Any, pattern: str = "*") -> int:

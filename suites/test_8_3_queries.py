@@ -25,8 +25,8 @@ pytestmark = pytest.mark.influx_bench(group="8.3 queries")
 class Pair:
     """A good query and its bad twin; ``claims`` are judged on bad/good ratios."""
 
-    good: Callable[[Any], str]
-    bad: Callable[[Any], str]
+    good: Callable[[Any, int], str]    # (dataset, raw rows cap) -> InfluxQL
+    bad: Callable[[Any, int], str]
     latency_claims: tuple[str, ...] = ()
     bytes_claims: tuple[str, ...] = ()
     window: tuple[str, int, str, str] | None = None   # (label, ns, bucket, rows claim)
@@ -37,34 +37,34 @@ def _host(ds: Any) -> str:
     return f"\"{ds.host_key}\" = '{ds.hosts[0]}'"
 
 
-def _windowed(length: int, bucket: str) -> Callable[[Any], str]:
-    return lambda ds: (f'SELECT MEAN("usage_user") FROM "cpu" WHERE {ds.where(length)} '
-                       f"GROUP BY time({bucket})")
+def _windowed(length: int, bucket: str) -> Callable[[Any, int], str]:
+    return lambda ds, cap: (f'SELECT MEAN("usage_user") FROM "cpu" WHERE '
+                            f"{ds.where(length, cap)} GROUP BY time({bucket})")
 
 
-def _raw(length: int) -> Callable[[Any], str]:
-    return lambda ds: f'SELECT "usage_user" FROM "cpu" WHERE {ds.where(length)}'
+def _raw(length: int) -> Callable[[Any, int], str]:
+    return lambda ds, cap: f'SELECT "usage_user" FROM "cpu" WHERE {ds.where(length, cap)}'
 
 
 PAIRS: dict[str, Pair] = {
     # 8.3 optimization 1 / anti-pattern 2 / takeaway: one measurement, three claims
     "time-filter": Pair(
-        good=lambda ds: f'SELECT MEAN("usage_user") FROM "cpu" WHERE {_host(ds)} AND '
-                        f"{ds.where(HOUR_NS)}",
-        bad=lambda ds: f'SELECT MEAN("usage_user") FROM "cpu" WHERE {_host(ds)}',
+        good=lambda ds, cap: f'SELECT MEAN("usage_user") FROM "cpu" WHERE {_host(ds)} AND '
+                             f"{ds.where(HOUR_NS)}",
+        bad=lambda ds, cap: f'SELECT MEAN("usage_user") FROM "cpu" WHERE {_host(ds)}',
         latency_claims=("8.3/time-filter", "8.8/ap2-time-filter", "takeaway/time-filter"),
         sides=("last hour", "no time filter")),
     # 8.3 optimization 2: the last hour, 3 columns against all 21
     "projection-1h": Pair(
-        good=lambda ds: f'SELECT "usage_user", "{ds.host_key}" FROM "cpu" WHERE '
-                        f"{ds.where(HOUR_NS)}",
-        bad=lambda ds: f'SELECT * FROM "cpu" WHERE {ds.where(HOUR_NS)}',
+        good=lambda ds, cap: f'SELECT "usage_user", "{ds.host_key}" FROM "cpu" WHERE '
+                             f"{ds.where(HOUR_NS, cap)}",
+        bad=lambda ds, cap: f'SELECT * FROM "cpu" WHERE {ds.where(HOUR_NS, cap)}',
         bytes_claims=("8.3/projection",), sides=("3 columns", "SELECT *")),
     # anti-pattern 3: the same over 7 days
     "select-star-7d": Pair(
-        good=lambda ds: f'SELECT "usage_user", "{ds.host_key}" FROM "cpu" WHERE '
-                        f"{ds.where(7 * DAY_NS)}",
-        bad=lambda ds: f'SELECT * FROM "cpu" WHERE {ds.where(7 * DAY_NS)}',
+        good=lambda ds, cap: f'SELECT "usage_user", "{ds.host_key}" FROM "cpu" WHERE '
+                             f"{ds.where(7 * DAY_NS, cap)}",
+        bad=lambda ds, cap: f'SELECT * FROM "cpu" WHERE {ds.where(7 * DAY_NS, cap)}',
         latency_claims=("8.8/ap3-select-star",), bytes_claims=("8.8/ap3-bytes",),
         sides=("3 columns", "SELECT *")),
     # 8.3 optimization 4: the guide's adaptive windows against the raw points they sum up
@@ -111,7 +111,7 @@ def test_query_pair(name: str, query_dataset: Any, runner: Any, influx_bench: An
     """Good against bad query, ABAB; latency and bytes of both, the guide's claims on
     their ratios."""
     pair, ds = PAIRS[name], query_dataset
-    good, bad = pair.good(ds), pair.bad(ds)
+    good, bad = pair.good(ds, scale.raw_rows_cap), pair.bad(ds, scale.raw_rows_cap)
 
     def measure() -> dict[str, list]:
         runs = _run_pair(runner, good, bad, ds.database, scale.query_rounds)
@@ -145,8 +145,9 @@ def test_aggregation_pushdown(query_dataset: Any, runner: Any, influx_bench: Any
     averaged in pandas. Both sides must give the same mean."""
     ds = query_dataset
     length = min(30 * DAY_NS, ds.end() - ds.first_ns)
-    server_q = f'SELECT MEAN("usage_user") FROM "cpu" WHERE {ds.where(length)}'
-    raw_q = f'SELECT "usage_user" FROM "cpu" WHERE {ds.where(length)}'
+    where = ds.where(length, scale.raw_rows_cap)
+    server_q = f'SELECT MEAN("usage_user") FROM "cpu" WHERE {where}'
+    raw_q = f'SELECT "usage_user" FROM "cpu" WHERE {where}'
 
     def server() -> Any:
         return runner.run(server_q, database=ds.database, runs=1, warmup=0,
@@ -176,7 +177,7 @@ def test_aggregation_pushdown(query_dataset: Any, runner: Any, influx_bench: Any
     client_ms = [r.total_ms.p50 for r in runs["client"]]
     ratios = [c / s for c, s in zip(client_ms, server_ms)]
     detail = (f"{runs['client'][-1].rows:,} rows ({runs['client'][-1].bytes:,} bytes) over "
-              f"{length / DAY_NS:g} days vs 1 row; {spread(ratios)}")
+              f"{length / DAY_NS:.1f} days vs 1 row; {spread(ratios)}")
     influx_bench.claim("8.3/aggregation-pushdown", statistics.median(ratios), detail=detail)
     influx_bench.claim("8.8/ap4-client-side", statistics.median(ratios), detail=detail)
     record_resources(influx_bench, influxdb)

@@ -71,9 +71,18 @@ def test_within_batch_optimum(measured, kind):
 
 
 @pytest.mark.parametrize("measured, kind", [(5, "holds"), (40, "holds"), (2, "weaker"),
-                                            (1.2, "contradicted")])
+                                            (1.2, "weaker"), (1.0, "contradicted"),
+                                            (0.8, "contradicted")])
 def test_within_open_above_compression(measured, kind):
     assert judge("8.1/compression", measured).kind == kind
+
+
+def test_a_speedup_range_and_its_single_figure_agree_below_the_range():
+    # the same measurement judges "100x" (8.3) and "100-1000x" (takeaways) alike
+    assert judge("8.3/time-filter", 2.5).kind == judge("takeaway/time-filter", 2.5).kind \
+        == "weaker"
+    assert judge("8.1/compaction", 30).kind == "weaker"
+    assert judge("8.1/compaction", -5).kind == "contradicted"
 
 
 @pytest.mark.parametrize("measured, kind", [(360, "holds"), (361, "weaker"), (720, "contradicted")])
