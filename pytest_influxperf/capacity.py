@@ -92,8 +92,8 @@ class CapacityEstimate:
                f"  Write rate: {self.points_per_second:,.0f} points/sec",
                f"  Points per day: {self.points_per_day:,.0f}",
                f"  Point size: {self.point_size_bytes:,.1f} bytes raw, compression "
-               f"{self.compression_ratio:.2f}x ({self.point_size_bytes / self.compression_ratio:,.1f}"
-               " bytes per point stored)",
+               f"{self.compression_ratio:.2f}x "
+               f"({self.point_size_bytes / self.compression_ratio:,.1f} bytes per point stored)",
                f"  Retention period: {self.retention_days:g} days"]
         for label, value in self.figures():
             out.append(f"  {label + ':':<28}{value / GB:>12,.2f} GB  {value / GIB:>12,.2f} GiB")

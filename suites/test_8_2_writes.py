@@ -54,7 +54,8 @@ def batch_sweep(influxdb: Any, writer: Any, write_series: Any, scale: Any) -> di
 
 
 @pytest.fixture(scope="module")
-def workers_sweep(influxdb: Any, writer: Any, write_series: Any, scale: Any) -> dict[int, list[Any]]:
+def workers_sweep(influxdb: Any, writer: Any, write_series: Any,
+                  scale: Any) -> dict[int, list[Any]]:
     return _sweep(influxdb, writer, write_series, scale.rounds,
                   {n: {"batch_size": 5000, "workers": n} for n in scale.workers})
 

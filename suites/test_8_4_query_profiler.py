@@ -46,8 +46,9 @@ def test_profile(name: str, query_dataset: Any, influx_query: Any, influx_bench:
     influx_bench.info("max ms", round(lat.max, 3))
     influx_bench.info("rows/s", round(result.rows / (lat.mean / 1000)) if lat.mean else None)
     assert result.consistent, "the same query answered differently between runs"
-    influx_bench.claim(claim, lat.p50, detail=f"{result.rows:,} rows, {result.bytes:,} bytes, "
-                                              f"{result.runs} runs, {query_dataset.points:,} points")
+    influx_bench.claim(claim, lat.p50,
+                       detail=f"{result.rows:,} rows, {result.bytes:,} bytes, {result.runs} "
+                              f"runs, {query_dataset.points:,} points")
     record_resources(influx_bench, influxdb)
 
 

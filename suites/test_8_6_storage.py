@@ -51,7 +51,8 @@ def _settle(server: Any, database: str) -> tuple[int, int]:
         last = tsm
         time.sleep(1.0)
     raise AssertionError(f"influxd did not snapshot its WAL within {SETTLE_TIMEOUT_S:.0f}s "
-                         f"(WAL {file_bytes(wal, '*.wal'):,} B, TSM {file_bytes(data, '*.tsm'):,} B)")
+                         f"(WAL {file_bytes(wal, '*.wal'):,} B, "
+                         f"TSM {file_bytes(data, '*.tsm'):,} B)")
 
 
 @pytest.mark.parametrize("shape", ["simple", "cpu-only"])
@@ -77,7 +78,8 @@ def test_bytes_per_point(shape: str, storage_server: Any, series_factory: Any, i
     influx_bench.info("wal_bytes_per_point", round(wal / points, 3))
     influx_bench.info("series file bytes allocated", index)
     influx_bench.info("seconds until TSM", waited)
-    influx_bench.info("storage server", f"own influxd {storage_server.version} ({storage_server.binary})")
+    influx_bench.info("storage server",
+                      f"own influxd {storage_server.version} ({storage_server.binary})")
     influx_bench.claim("8.1/compression", raw / tsm,
                        detail=f"{shape}: {raw / points:.1f} B raw -> {tsm / points:.2f} B TSM "
                               "per point (series index not counted)")

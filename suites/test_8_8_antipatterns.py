@@ -50,8 +50,8 @@ def _write_schema(server: Any, writer: Any, lines: list[str], query: str,
         q = QueryRunner(server).run(query, database=database, runs=runs, warmup=1,
                                     sample_resources=False)
         root = getattr(server, "root", None)
-        disk = allocated_bytes(root / "data" / database) + allocated_bytes(root / "wal" / database) \
-            if root is not None else None
+        disk = None if root is None else (allocated_bytes(root / "data" / database)
+                                          + allocated_bytes(root / "wal" / database))
     return {"write": result, "query": q, "disk": disk,
             "heap": (heap1 - heap0) if heap0 and heap1 else None,
             "rss": (rss1 - rss0) if rss0 and rss1 else None,
