@@ -27,6 +27,7 @@ from pytest_influxperf.servers.docker import (
     SESSION_ID,
     SESSION_LABEL,
     DockerServer,
+    _oom_counter_file,
     _owner_labels,
     _rss_from_stats,
     docker_available,
@@ -159,6 +160,19 @@ def test_engine_api_figures_agree_with_the_direct_ones(server):
     assert direct <= via_du <= direct + 64 * 1024
 
 
+def test_oom_counter_file_for_cgroup_v1_and_v2(tmp_path):
+    """Pure: where the kernel counts OOM kills, from /proc/PID/cgroup text."""
+    v1 = "4:memory:/docker/abc\n0::/docker/abc\n"
+    (tmp_path / "memory/docker/abc").mkdir(parents=True)
+    (tmp_path / "memory/docker/abc/memory.oom_control").write_text("oom_kill 0\n")
+    assert _oom_counter_file(v1, str(tmp_path)) == f"{tmp_path}/memory/docker/abc/memory.oom_control"
+    v2 = "0::/system.slice/docker-abc.scope\n"
+    (tmp_path / "system.slice/docker-abc.scope").mkdir(parents=True)
+    (tmp_path / "system.slice/docker-abc.scope/memory.events").write_text("oom_kill 0\n")
+    assert _oom_counter_file(v2, str(tmp_path)).endswith("docker-abc.scope/memory.events")
+    assert _oom_counter_file("4:memory:/elsewhere\n", str(tmp_path)) is None
+
+
 def test_rss_from_stats_prefers_anonymous_memory():
     """Pure: cgroup v1 and v2 shapes of Docker's memory_stats."""
     v1 = {"usage": 900, "stats": {"rss": 300, "mapped_file": 20, "cache": 500}}
@@ -230,6 +244,19 @@ def test_killed_container_is_reported_with_its_log(engine, server):
     # the client notices too, through the server's liveness check
     with pytest.raises(ServerExited):
         server.client().query("SHOW DATABASES")
+
+
+def test_oom_kill_under_a_memory_cap_is_named(local_image, no_leftover_containers):
+    """A tier whose memory cap is too small: the error says the OOM killer did it."""
+    with DockerServer(local_image, limits=ResourceLimits(memory_bytes=8 * 2**20)) as srv:
+        client = srv.client()
+        client.create_database("oom")
+        with pytest.raises(ServerExited) as info:
+            for batch in range(10):  # bounded: each batch adds more than the cap holds
+                client.write("\n".join(f"m,host=h{i} v={i}i {batch * 10**6 + i}"
+                                       for i in range(20_000)), "oom")
+        message = str(info.value)
+        assert "OOM killer" in message and "exit code 137" in message
 
 
 @pytest.fixture

@@ -317,6 +317,8 @@ class DockerServer(Server):
         self._tc: Any = None  # testcontainers DockerContainer
         self._container: Container | None = None
         self._proc: Any = None  # psutil.Process of influxd, where visible from here
+        self._oom_file: str | None = None  # the memory cgroup's OOM-kill counter, if visible
+        self._started_epoch = 0  # wall-clock second the container was asked for (event log)
         self._engine_version: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -331,8 +333,11 @@ class DockerServer(Server):
             client.close()
         _LIVE.add(self)
         _install_signal_handler()
+        self._started_epoch = int(time.time()) - 1
         try:
             self._run_container()
+            # Found now, while it runs: after a crash there is no pid left to look up.
+            self._host_process()
             remaining = max(1.0, self.startup_timeout - (time.monotonic() - began))
             self.api, self.version = wait_until_ready(self, remaining)
         except BaseException:
@@ -403,6 +408,7 @@ class DockerServer(Server):
         tc, self._tc = self._tc, None
         container, self._container = self._container, None
         self._proc = None
+        self._oom_file = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -471,19 +477,81 @@ class DockerServer(Server):
         return bool(state and state.get("Running"))
 
     def check_alive(self) -> None:
-        """Raise :class:`ServerExited` with the exit code, OOM flag and log tail if it died."""
+        """Raise :class:`ServerExited` with the exit code, OOM verdict and log tail if it died."""
+        oom_kills = self._oom_kills()  # first: the cgroup goes away with the container
         state = self._state()
+        if state and state.get("Running") and self._process_alive() and not oom_kills:
+            return
+        # influxd can be gone a moment before the engine marks the container exited (an
+        # OOM kill): wait briefly for the engine's verdict so the exit code is right.
+        deadline = time.monotonic() + 3
+        while state and state.get("Running") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            oom_kills = max(oom_kills, self._oom_kills())
+            state = self._state()
         if state and state.get("Running"):
             return
         if state is None:
             detail = "the container is gone (removed, or the engine stopped)"
         else:
             detail = f"container {state.get('Status')}, exit code {state.get('ExitCode')}"
-            if state.get("OOMKilled"):
+            if oom_kills or state.get("OOMKilled") or self._engine_saw_oom(state):
                 detail += (", killed by the kernel OOM killer: the memory limit "
                            f"({self.limits.describe()}) is too small for this workload")
         raise ServerExited(f"InfluxDB server exited ({self.describe()}; {detail})",
                            log_tail=self.log_tail())
+
+    def _engine_saw_oom(self, state: dict[str, Any], wait_s: float = 1.0) -> bool:
+        """Whether the engine logged an ``oom`` event for the container.
+
+        Docker may record the exit before the OOM notice (then ``OOMKilled`` stays false),
+        so a SIGKILL exit (137) is checked against the event log for up to ``wait_s``.
+        """
+        if state.get("ExitCode") != 137 or self._container is None:
+            return False
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                events = self._container.client.events(
+                    since=self._started_epoch, until=f"{time.time():.3f}", decode=True,
+                    filters={"container": self._container.id, "event": "oom"})
+                if any(True for _ in events):
+                    return True
+            except Exception:  # no event log: no verdict either way
+                return False
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+    def _oom_kills(self) -> int:
+        """OOM kills the kernel counted in the container's memory cgroup (0 if not visible).
+
+        A kill is counted before the dying influxd closes its sockets, so a client that
+        lost its connection learns the reason even when the engine has not caught up.
+        """
+        if not self._oom_file:
+            return 0
+        try:
+            with open(self._oom_file, encoding="utf-8") as handle:
+                for line in handle:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def _process_alive(self) -> bool:
+        """False once influxd is gone or a zombie; True where its process is not visible."""
+        import psutil
+
+        proc = self._host_process()
+        if proc is None:
+            return True
+        try:
+            return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            return False
 
     def log_tail(self, lines: int = 40) -> str:
         container = self._container
@@ -537,8 +605,10 @@ class DockerServer(Server):
         pid = int((self._container.attrs.get("State") or {}).get("Pid") or 0)
         try:
             with open(f"/proc/{pid}/cgroup", encoding="utf-8") as handle:
-                if pid and self._container.id in handle.read():
-                    self._proc = psutil.Process(pid)
+                cgroups = handle.read()
+            if pid and self._container.id in cgroups:
+                self._proc = psutil.Process(pid)
+                self._oom_file = _oom_counter_file(cgroups)
         except (OSError, psutil.Error):
             pass
         return self._proc
@@ -549,6 +619,8 @@ class DockerServer(Server):
             stats = self._container.stats(stream=False, one_shot=True)
         except Exception:  # container or engine gone: the figures are simply not there
             return None, None
+        if not stats.get("memory_stats"):
+            return None, None  # an exited container reports empty stats, not zeros
         rss = _rss_from_stats(stats.get("memory_stats") or {})
         total_ns = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
         return rss, (total_ns / 1e9 if total_ns is not None else None)
@@ -591,6 +663,23 @@ class DockerServer(Server):
     def environment(self) -> dict[str, object]:
         return {**super().environment(), "image": self.image,
                 "docker_engine": self._engine_version}
+
+
+def _oom_counter_file(cgroups: str, root: str = "/sys/fs/cgroup") -> str | None:
+    """The file holding ``oom_kill N`` for a process, from its ``/proc/PID/cgroup`` text.
+
+    cgroup v1: ``memory.oom_control`` of the memory hierarchy; v2: ``memory.events``.
+    """
+    for line in cgroups.splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            candidate = f"{root}/memory{path}/memory.oom_control"
+            return candidate if os.path.exists(candidate) else None
+    for line in cgroups.splitlines():
+        if line.startswith("0::"):
+            candidate = f"{root}{line[3:]}/memory.events"
+            return candidate if os.path.exists(candidate) else None
+    return None
 
 
 def _tree_size(folder: str) -> int:
