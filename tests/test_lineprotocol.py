@@ -73,6 +73,8 @@ def test_escape_helpers():
         (("m", {"k": "a\\,b"}, {"v": 1}, 1), ["backslash"]),
         (("m", {}, {"f\\": 1}, 1), ["field key", "backslash"]),
         (("m", {}, {"v": 1}, 1.5), ["1.5"]),
+        (("\tm", {}, {"v": 1}, 1), ["measurement", "tab"]),
+        (("m", {}, {"\x00v": 1}, 1), ["field key", "NUL"]),
         (("m", {"k": 5}, {"v": 1}, 1), ["5", "int"]),
     ],
 )

@@ -12,7 +12,8 @@ reads back unchanged (checked against influxd 1.6.7 by ``tests/test_lineprotocol
 What line protocol cannot carry is refused with :class:`EncodingError` naming the part and
 the value, never written half-right: NaN and infinities, empty names and empty tag values,
 a newline in a name or tag, a measurement starting with ``#`` (the line would be a comment),
-the key ``time`` (the server drops it), integers outside int64, and a backslash in a name
+the key ``time`` (the server drops it), a measurement or field key starting with a tab or
+NUL (stripped as whitespace), integers outside int64, and a backslash in a name
 that sits at its end or before one of ``\\ , = " space``: InfluxDB 1.x keeps such
 backslashes literally while its tokenizer treats them as escapes, so the point would be
 split differently from what was meant.
@@ -44,7 +45,7 @@ _STRING_ESCAPES = str.maketrans({'"': '\\"', "\\": "\\\\"})
 _BAD_BACKSLASH = re.compile(r'\\(?=[\\,= "]|$)')
 
 
-def _check_name(kind: str, name: object, *, allow_hash: bool = True) -> str:
+def _check_name(kind: str, name: object, *, allow_hash: bool = True, section_start: bool = False) -> str:
     """Refuse a measurement, tag key/value or field key that line protocol cannot carry."""
     if not isinstance(name, str):
         raise EncodingError(f"{kind} {name!r} is a {type(name).__name__}, not a str")
@@ -52,6 +53,9 @@ def _check_name(kind: str, name: object, *, allow_hash: bool = True) -> str:
         raise EncodingError(f"{kind} is empty: line protocol has no way to write an empty {kind}")
     if "\n" in name:
         raise EncodingError(f"{kind} {name!r} contains a newline, which ends a line-protocol line")
+    if section_start and name[0] in "\t\x00":
+        raise EncodingError(f"{kind} {name!r} starts with a tab or NUL, which InfluxDB strips as "
+                            "whitespace at the start of a line or of the field set")
     if not allow_hash and name.startswith("#"):
         raise EncodingError(f"{kind} {name!r} starts with '#': the server reads the line as a comment")
     if _BAD_BACKSLASH.search(name):
@@ -64,12 +68,12 @@ def _check_name(kind: str, name: object, *, allow_hash: bool = True) -> str:
 
 def escape_measurement(name: str) -> str:
     """Escape a measurement name (commas, spaces) after checking it can be carried."""
-    return _check_name("measurement", name, allow_hash=False).translate(_MEASUREMENT_ESCAPES)
+    return _check_name("measurement", name, allow_hash=False, section_start=True).translate(_MEASUREMENT_ESCAPES)
 
 
-def escape_key(name: str, kind: str = "key") -> str:
+def escape_key(name: str, kind: str = "key", *, section_start: bool = False) -> str:
     """Escape a tag key, tag value or field key (commas, equals signs, spaces)."""
-    return _check_name(kind, name).translate(_KEY_ESCAPES)
+    return _check_name(kind, name, section_start=section_start).translate(_KEY_ESCAPES)
 
 
 def escape_string_value(value: str) -> str:
@@ -110,7 +114,8 @@ def format_field_key(key: str) -> str:
     """A field key, escaped, or :class:`EncodingError` if it cannot be written."""
     if key == "time":
         raise EncodingError("field key 'time' is refused by InfluxDB; rename it")
-    return escape_key(key, "field key")
+    # Any field may come first in a line, where a leading tab or NUL would be stripped.
+    return escape_key(key, "field key", section_start=True)
 
 
 def encode_point(measurement: str, tags: Mapping[str, str], fields: Mapping[str, FieldValue],

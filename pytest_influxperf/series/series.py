@@ -126,8 +126,10 @@ class Series:
 
     def lines(self) -> Iterator[str]:
         """Each line as text, without its newline (slow: for checks, not for load)."""
-        for batch in self.batches(10_000):
-            yield from batch.decode().splitlines()
+        # Split at the known line ends: a string field may itself hold a newline.
+        starts = np.concatenate(([0], self._ends[:-1]))
+        for start, end in zip(starts.tolist(), self._ends.tolist()):
+            yield self._payload[start:end - 1].tobytes().decode()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per line, in write order: ``measurement``, ``time`` (UTC), tags, fields.

@@ -34,7 +34,12 @@ def names(max_size: int = 10) -> st.SearchStrategy[str]:
 
 def measurements() -> st.SearchStrategy[str]:
     """Measurement names (no leading ``#``: the line would be a comment)."""
-    return names().filter(lambda n: not n.startswith("#"))
+    return names().filter(lambda n: n[0] not in "#\t\x00")
+
+
+def field_keys() -> st.SearchStrategy[str]:
+    """Field keys (no leading tab or NUL: stripped as whitespace)."""
+    return names().filter(lambda n: n[0] not in "\t\x00")
 
 
 def field_values() -> st.SearchStrategy[Any]:
@@ -54,7 +59,7 @@ def points(draw: st.DrawFn, *, min_ts: int = INT64_MIN + 2, max_ts: int = INT64_
     """``(measurement, tags, fields, timestamp)``; tag and field keys never collide."""
     measurement = draw(measurements())
     tags = draw(st.dictionaries(names(), names(), max_size=max_tags))
-    fields = draw(st.dictionaries(names().filter(lambda k: k not in tags), field_values(),
+    fields = draw(st.dictionaries(field_keys().filter(lambda k: k not in tags), field_values(),
                                   min_size=1, max_size=max_fields))
     ts = draw(st.integers(min_ts, max_ts))
     return measurement, tags, fields, ts
