@@ -10,7 +10,9 @@
 # The engine runs with its default bridge network: the docker provider publishes InfluxDB's
 # port on 127.0.0.1 only and talks to 127.0.0.1, never to the bridge. If the default setup
 # cannot start here (no iptables in the kernel, for instance), it retries once with
-# --iptables=false, which keeps 127.0.0.1 port publishing working through docker-proxy.
+# --iptables=false, which keeps 127.0.0.1 port publishing working through docker-proxy
+# (checked on this project's machines). Never --bridge=none: besides disabling port
+# publishing, dockerd then deletes an existing docker0, breaking any engine that uses it.
 #
 # Environment: DOCKERD_LOG (default /var/log/dockerd-influxperf.log, /tmp if not writable),
 # DOCKERD_WAIT (default 60), DOCKERD_PIDFILE (default /var/run/docker.pid),
@@ -90,8 +92,19 @@ start_and_wait() {
         sleep 0.5
     done
     echo "start-dockerd: engine did not answer within ${WAIT}s; stopping dockerd $pid" >&2
-    kill "$pid" 2>/dev/null
+    stop_engine "$pid"
     return 1
+}
+
+stop_engine() {
+    # SIGTERM, up to 20 s for a clean exit (it holds the pid file and socket), then SIGKILL.
+    kill "$1" 2>/dev/null
+    local i
+    for i in $(seq 1 40); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.5
+    done
+    kill -9 "$1" 2>/dev/null
 }
 
 if start_and_wait; then
