@@ -91,6 +91,14 @@ def test_version_of_something_else_is_a_clear_error(tmp_path):
         influxd_version(str(fake))
 
 
+def test_only_influxdb_1_is_packaged(tmp_path):
+    fake = tmp_path / "influxd"
+    fake.write_text("#!/bin/sh\necho 'InfluxDB v2.7.1 (git: 407fa622e9) build_date: 2023-04-28'\n")
+    fake.chmod(0o755)
+    with pytest.raises(ImageBuildError, match="InfluxDB 1.x only"):
+        build_local_image(str(fake))
+
+
 @needs_influxd
 def test_rootfs_holds_binary_libraries_tools_and_config():
     buffer = io.BytesIO()

@@ -229,6 +229,12 @@ def build_local_image(binary: str | None = None, *, tag: str | None = None,
     """
     path = _resolve_binary(binary)
     version_full, version_tag = influxd_version(path)
+    if not version_tag.startswith("1."):
+        # The config, the command line and the data layout below are InfluxDB 1.x's.
+        raise ImageBuildError(
+            f"{path} is InfluxDB {version_tag}; build-local packages InfluxDB 1.x only. For "
+            "2.x or 3.x use the upstream image (docker pull where a registry answers) or "
+            "point --influx-url at a running server")
     sha = file_sha256(path)
     tag = tag or f"{LOCAL_IMAGE_REPO}:{version_tag}"
     client = docker_client(timeout=120)
