@@ -164,17 +164,17 @@ class InfluxClient:
     def request(self, method: str, path: str, *, timeout: float | None = None,
                 **kwargs: Any) -> requests.Response:
         """Send one request; connection failures become readable errors (or ServerExited)."""
+        url = path if path.startswith(("http://", "https://")) else f"{self.url}{path}"
         try:
-            url = path if path.startswith(("http://", "https://")) else f"{self.url}{path}"
             resp = self.session.request(method, url,
                                         timeout=timeout or self.timeout, **kwargs)
         except requests.RequestException as exc:
             if self._liveness is not None:
                 self._liveness()  # raises ServerExited with the log tail if the server died
-            raise ServerUnavailable(f"{method} {self.url}{path} failed: "
+            raise ServerUnavailable(f"{method} {url} failed: "
                                     f"{exc.__class__.__name__}: {exc}") from None
         if resp.status_code in (401, 403):
-            raise AuthError(f"{self.url} answered {resp.status_code} to {method} {path}: "
+            raise AuthError(f"{url} answered {resp.status_code} to {method}: "
                             f"{_message(resp)}. Check --influx-token (or INFLUX_TOKEN) "
                             "and that the token may use this database")
         return resp
