@@ -80,8 +80,7 @@ def _docker(options: ServerOptions, *, require: bool,
     ok, reason = docker.docker_available()
     image = docker.local_image_present(options.image) if ok else None
     if ok and image is None:
-        reason = (f"image {options.image or docker.DEFAULT_IMAGE} is not present and no registry "
-                  "answers: run `influxperf image build-local`")
+        reason = docker.missing_image_message(options.image)
     if image is None:
         if require:
             raise ServerUnavailable(f"--influx-provider docker: {reason}")

@@ -190,7 +190,8 @@ def _version_key(tag: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", tag.rpartition(":")[2]))
 
 
-def _missing_image_message(image: str | None) -> str:
+def missing_image_message(image: str | None) -> str:
+    """What to do when no usable image is on the engine."""
     build = (f"`influxperf image build-local` (makes {LOCAL_IMAGE_REPO}:<version> from the "
              "installed influxd)")
     if image:
@@ -351,11 +352,11 @@ class DockerServer(Server):
     def _choose_image(self, client: docker_sdk.DockerClient) -> str:
         if self.requested_image:
             if not _has_image(client, self.requested_image):
-                raise ServerUnavailable(_missing_image_message(self.requested_image))
+                raise ServerUnavailable(missing_image_message(self.requested_image))
             return self.requested_image
         chosen = local_image_present(None)
         if chosen is None:
-            raise ServerUnavailable(_missing_image_message(None))
+            raise ServerUnavailable(missing_image_message(None))
         return chosen
 
     def _run_container(self) -> None:
