@@ -12,7 +12,9 @@ lines after it carry the error (:func:`check_guide_example` lists every line).
 ``--from-report PATH`` replaces the guessed point size and compression ratio with the
 bytes per point measured on disk by the storage benchmark (``suites/test_8_6_storage.py``):
 the report JSON's benchmark ``info`` key :data:`REPORT_DISK_KEY` (and
-:data:`REPORT_RAW_KEY` for the raw line-protocol size, which gives the ratio).
+:data:`REPORT_RAW_KEY` for the raw line-protocol size, which gives the ratio); a report
+with several such benchmarks (the storage test measures two shapes) needs ``--benchmark``
+to say which one.
 
 >>> e = estimate(points_per_second=1000, point_size_bytes=200, retention_days=90,
 ...              compression_ratio=7)
@@ -25,7 +27,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -158,12 +159,23 @@ def check_guide_example() -> list[PrintedLine]:
 
 
 # -- reading a benchmark report -----------------------------------------------------------
-def read_report(path: Path) -> tuple[float, float | None]:
-    """``(disk bytes per point, raw bytes per point or None)`` measured in a report JSON.
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """Bytes per point one benchmark of a report measured."""
+
+    source: str                    # the benchmark's node id (or "report" for a bare figure)
+    disk_bytes_per_point: float
+    raw_bytes_per_point: float | None
+
+
+def read_report(path: Path, benchmark: str | None = None) -> Measured:
+    """The bytes per point measured in a report JSON.
 
     Looks in every benchmark's ``info`` for :data:`REPORT_DISK_KEY` (also under a prefix,
-    e.g. ``"storage disk_bytes_per_point"``); several benchmarks give their median. A bare
-    ``{"disk_bytes_per_point": 41.2}`` document is accepted too.
+    e.g. ``"storage disk_bytes_per_point"``) and :data:`REPORT_RAW_KEY`; a bare
+    ``{"disk_bytes_per_point": 41.2}`` document is accepted too. ``benchmark`` (a part of a
+    node id, e.g. ``cpu-only``) picks one when several benchmarks measured different sizes:
+    averaging the sizes of different data would describe no data at all.
     """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -172,27 +184,45 @@ def read_report(path: Path) -> tuple[float, float | None]:
                             "`pytest suites --influx-bench --influx-report report.json`") from None
     except (OSError, ValueError) as exc:
         raise CapacityError(f"--from-report {path}: not a readable JSON report ({exc})") from None
-    infos: list[dict[str, Any]] = [data] if isinstance(data, dict) else []
-    benchmarks = data.get("benchmarks") if isinstance(data, dict) else None
-    if isinstance(benchmarks, dict):
-        infos += [b.get("info") or {} for b in benchmarks.values() if isinstance(b, dict)]
-    disk = _values(infos, REPORT_DISK_KEY)
-    if not disk:
+    found = _measurements(data)
+    if benchmark:
+        found = [m for m in found if benchmark in m.source]
+    if not found:
+        which = f" from a benchmark matching {benchmark!r}" if benchmark else ""
         raise CapacityError(
-            f"--from-report {path}: no '{REPORT_DISK_KEY}' figure in it; it is recorded by "
-            "suites/test_8_6_storage.py (run it with --influx-bench and --influx-report)")
-    raw = _values(infos, REPORT_RAW_KEY)
-    return statistics.median(disk), (statistics.median(raw) if raw else None)
+            f"--from-report {path}: no '{REPORT_DISK_KEY}' figure{which} in it; it is recorded "
+            "by suites/test_8_6_storage.py (run it with --influx-bench and --influx-report)")
+    if len({(m.disk_bytes_per_point, m.raw_bytes_per_point) for m in found}) > 1:
+        listing = "; ".join(f"{m.source}: {m.disk_bytes_per_point:g} B" for m in found)
+        raise CapacityError(f"--from-report {path}: {len(found)} benchmarks measured different "
+                            f"sizes ({listing}); choose one with --benchmark PART_OF_ITS_NAME")
+    return found[0]
 
 
-def _values(infos: list[dict[str, Any]], key: str) -> list[float]:
-    found = []
-    for info in infos:
-        for name, value in info.items():
-            if (name == key or name.endswith(" " + key)) and isinstance(value, (int, float)) \
-                    and not isinstance(value, bool) and value > 0:
-                found.append(float(value))
-    return found
+def _measurements(data: Any) -> list[Measured]:
+    if not isinstance(data, dict):
+        return []
+    sources: list[tuple[str, Any]] = [("report", data)]
+    benchmarks = data.get("benchmarks")
+    if isinstance(benchmarks, dict):
+        sources += [(str(k), b.get("info") or {}) for k, b in benchmarks.items()
+                    if isinstance(b, dict)]
+    out = []
+    for name, info in sources:
+        disk = _value(info, REPORT_DISK_KEY)
+        if disk is not None:
+            out.append(Measured(name, disk, _value(info, REPORT_RAW_KEY)))
+    return out
+
+
+def _value(info: Any, key: str) -> float | None:
+    if not isinstance(info, dict):
+        return None
+    for name, value in info.items():
+        if (name == key or str(name).endswith(" " + key)) and isinstance(value, (int, float)) \
+                and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return None
 
 
 # -- the subcommand ---------------------------------------------------------------------
@@ -225,6 +255,9 @@ def register(subparsers: Any) -> None:
                    help="WAL and index overhead (default: 0.2, the guide's 20%%)")
     p.add_argument("--from-report", type=Path, metavar="PATH",
                    help="benchmark report JSON: use its measured bytes per point on disk")
+    p.add_argument("--benchmark", metavar="NAME",
+                   help="with --from-report: the benchmark whose figure to use (part of its "
+                        "name, e.g. cpu-only) when the report has several")
     p.add_argument("--guide-example", action="store_true",
                    help="check the guide's printed example against its formula")
 
@@ -237,16 +270,19 @@ def run(args: argparse.Namespace) -> int:
             print("  " + line.describe())
         print()
     size, ratio, note = args.point_size or 200.0, args.compression or 7.0, None
+    if args.benchmark and args.from_report is None:
+        raise CapacityError("--benchmark picks a figure of --from-report: give the report too")
     if args.from_report is not None:
         if args.compression is not None:
             raise CapacityError("--compression and --from-report exclude each other: the "
                                 "report's bytes per point on disk already include compression")
-        disk, raw = read_report(args.from_report)
+        measured = read_report(args.from_report, args.benchmark)
+        disk, raw = measured.disk_bytes_per_point, measured.raw_bytes_per_point
         size = args.point_size or raw or disk
         ratio = size / disk
-        note = (f"measured: {disk:,.1f} bytes per point on disk"
+        note = (f"measured: {disk:,.2f} bytes per point on disk"
                 + (f", {raw:,.1f} bytes raw line protocol" if raw else "")
-                + f" ({args.from_report})")
+                + f" ({measured.source} in {args.from_report})")
     est = estimate(points_per_second=args.points_per_second or 1000.0, point_size_bytes=size,
                    retention_days=args.retention_days or 90.0, compression_ratio=ratio,
                    overhead=args.overhead)

@@ -70,7 +70,9 @@ def _report(tmp_path, info):
 
 def test_from_report_uses_measured_bytes_per_point(tmp_path, capsys):
     path = _report(tmp_path, {"disk_bytes_per_point": 20.0, "raw_bytes_per_point": 160.0})
-    assert capacity.read_report(path) == (20.0, 160.0)
+    measured = capacity.read_report(path)
+    assert (measured.disk_bytes_per_point, measured.raw_bytes_per_point) == (20.0, 160.0)
+    assert measured.source == "suites/test_8_6_storage.py::test_bytes_per_point"
     assert main(["capacity", "--from-report", str(path), "--points-per-second", "1000",
                  "--retention-days", "1"]) == 0
     out = capsys.readouterr().out
@@ -91,3 +93,23 @@ def test_from_report_missing_file_and_conflicting_flags(tmp_path, capsys):
     path = _report(tmp_path, {"disk_bytes_per_point": 20.0})
     assert main(["capacity", "--from-report", str(path), "--compression", "5"]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+def test_from_report_with_several_sizes_asks_which(tmp_path, capsys):
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps({"benchmarks": {
+        "s.py::t[simple]": {"info": {"disk_bytes_per_point": 2.26, "raw_bytes_per_point": 55.9}},
+        "s.py::t[cpu-only]": {"info": {"disk_bytes_per_point": 6.33,
+                                       "raw_bytes_per_point": 344.9}}}}))
+    with pytest.raises(CapacityError, match=r"2 benchmarks .*--benchmark"):
+        capacity.read_report(path)
+    assert capacity.read_report(path, "cpu-only").disk_bytes_per_point == 6.33
+    assert main(["capacity", "--from-report", str(path), "--benchmark", "simple"]) == 0
+    assert "2.26 bytes per point on disk" in capsys.readouterr().out
+    assert main(["capacity", "--benchmark", "simple"]) == 2
+
+
+def test_from_report_accepts_a_bare_figure(tmp_path):
+    path = tmp_path / "bpp.json"
+    path.write_text(json.dumps({"disk_bytes_per_point": 41.2}))
+    assert capacity.read_report(path).disk_bytes_per_point == 41.2
