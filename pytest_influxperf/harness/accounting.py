@@ -74,6 +74,7 @@ class Ledger:
     bytes_sent: int = 0
     bytes_on_wire: int = 0
     connections_opened: int = 0
+    client_cpu_s: float = 0.0
     latencies_ms: list[float] = dataclasses.field(default_factory=list)
     intended_latencies_ms: list[float] = dataclasses.field(default_factory=list)
     errors: dict[tuple[str, int | None], WriteErrorRecord] = dataclasses.field(default_factory=dict)
@@ -112,6 +113,7 @@ class Ledger:
                      "batches_sent", "requests", "retries", "bytes_sent", "bytes_on_wire",
                      "connections_opened"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.client_cpu_s += other.client_cpu_s
         self.latencies_ms.extend(other.latencies_ms)
         self.intended_latencies_ms.extend(other.intended_latencies_ms)
         for mine, theirs in ((self.errors, other.errors), (self.retried, other.retried)):

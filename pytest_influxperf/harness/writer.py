@@ -78,6 +78,7 @@ class WriteResult:
     batches: int
     retries: int
     connections_opened: int
+    client_cpu_s: float           # CPU the sending threads used: the harness's own cost
     latency_ms: Latency
     intended_latency_ms: Latency | None
     errors: list[WriteErrorRecord]
@@ -246,12 +247,18 @@ class _Sender:
             # The server closes after answering, so every request opens a new TCP connection
             # (counted in ledger.connections_opened, checked by the tests).
             self.headers["Connection"] = "close"
+        # Prepared once: per request only the body changes (url, headers and cookies are
+        # merged here, not in the measured window).
+        self.template = self.session.prepare_request(
+            requests.Request("POST", plan.url, headers=self.headers, data=b"-"))
 
     def run(self, t0: float, deadline: float | None) -> Ledger:
         """Send until the batches run out, the deadline passes or the run is stopped."""
+        cpu0 = time.thread_time()
         try:
             self._loop(t0, deadline)
         finally:
+            self.ledger.client_cpu_s += time.thread_time() - cpu0
             self.session.close()
         return self.ledger
 
@@ -318,9 +325,11 @@ class _Sender:
 
     def _post(self, body: bytes) -> tuple[int | None, str, str | None]:
         """One attempt: (status or None for no answer, message, Retry-After)."""
+        prepared = self.template.copy()
+        prepared.body = body
+        prepared.headers["Content-Length"] = str(len(body))
         try:
-            resp = self.session.post(self.plan.url, data=body, headers=self.headers,
-                                     timeout=self.plan.timeout)
+            resp = self.session.send(prepared, timeout=self.plan.timeout, allow_redirects=False)
         except requests.RequestException as exc:
             return None, f"{exc.__class__.__name__}: {_short(exc)}", None
         if resp.status_code in (200, 204):
@@ -648,7 +657,7 @@ def _result(ledger: Ledger, batches: list[Batch], t0: float, t1: float, shared: 
         bytes_sent=ledger.bytes_sent, bytes_on_wire=ledger.bytes_on_wire, elapsed_s=elapsed,
         points_per_second=ledger.points_accepted / elapsed if ledger.requests else 0.0,
         requests=ledger.requests, batches=ledger.batches_sent, retries=ledger.retries,
-        connections_opened=ledger.connections_opened,
+        connections_opened=ledger.connections_opened, client_cpu_s=ledger.client_cpu_s,
         latency_ms=Latency.from_samples(ledger.latencies_ms),
         intended_latency_ms=(Latency.from_samples(ledger.intended_latencies_ms)
                              if plan.target_rate else None),
