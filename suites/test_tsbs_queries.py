@@ -27,10 +27,10 @@ TSBS = {
     "single-groupby-1-1-1": lambda ds: (
         f"SELECT max(usage_user) from cpu where ({_hosts(ds, 1)}) and {ds.where(HOUR_NS)} "
         "group by time(1m)"),
-    # all ten cpu fields, 8 hosts, 8 hours, max per hour
+    # all ten cpu fields, 8 hosts, 8 hours, max per minute
     "cpu-max-all-8": lambda ds: (
         f"SELECT {_fields(ds)} from cpu where ({_hosts(ds, 8)}) and {ds.where(8 * HOUR_NS)} "
-        "group by time(1h)"),
+        "group by time(1m)"),
     # mean per host and hour over 12 hours
     "double-groupby-1": lambda ds: (
         f"SELECT mean(usage_user) from cpu where {ds.where(12 * HOUR_NS)} "
@@ -41,10 +41,11 @@ TSBS = {
         f"{ds.where(12 * HOUR_NS)}"),
     # the last point of every host
     "lastpoint": lambda ds: 'SELECT * from cpu group by "hostname" order by time desc limit 1',
-    # the last 5 minutes' max before a time
+    # TSBS means "the last 5 one-minute maxima before a time"; its InfluxQL has no ORDER BY,
+    # so InfluxDB answers the first 5 minutes of the data instead. Kept as TSBS renders it,
+    # so that figures compare with TSBS's own.
     "groupby-orderby-limit": lambda ds: (
-        f"SELECT max(usage_user) from cpu where time < {ds.end()} "
-        "group by time(1m) order by time desc limit 5"),
+        f"SELECT max(usage_user) from cpu WHERE time < {ds.end()} group by time(1m) limit 5"),
 }
 
 
