@@ -28,7 +28,7 @@ SHOWN_MESSAGES = 5  # distinct server messages kept per error kind; all are coun
 REFUSED = "refused"          # 400/422 partial write: the counted lines were not stored
 TOO_LARGE = "too_large"      # 413: the whole body was refused
 CLIENT_ERROR = "http_4xx"    # another 4xx (404 database, 401/403 auth, ...)
-SERVER_ERROR = "http_5xx"    # 5xx or 429 still failing after the retries
+SERVER_ERROR = "http_retryable"  # 5xx or 429 still failing after the retries
 TRANSPORT = "transport"      # connection refused/reset, timeout, after the retries
 FAILED_KINDS = frozenset({SERVER_ERROR, TRANSPORT})
 
