@@ -77,3 +77,37 @@ def test_a_baseline_of_another_format_is_refused(tmp_path):
     with pytest.raises(BenchDataError, match="not a pytest-influxperf baseline"):
         load_baseline(tmp_path, "t")
     assert load_baseline(tmp_path, "absent") is None
+
+
+def _save(tmp_path, value, commit):
+    from pytest_influxperf.bench.baseline import save_baseline
+    from pytest_influxperf.bench.records import BenchmarkRecord, Metric
+
+    record = BenchmarkRecord("t::a", "a")
+    record.metrics["write points/s"] = Metric("write points/s", value, "points/s", "higher",
+                                              [value])
+    env = {"provider": "process", "git_commit": commit, "scale": "smoke"}
+    return save_baseline(tmp_path, "t", env, [record]), record
+
+
+def test_saving_the_same_build_again_adds_a_run_and_widens_the_tolerance(tmp_path):
+    from pytest_influxperf.bench.gate import tolerance_for
+
+    _save(tmp_path, 100.0, "c1")
+    _save(tmp_path, 80.0, "c1")
+    (_, summary), record = _save(tmp_path, 110.0, "c1")
+    assert "run 3 of build c1" in summary
+    assert record.metrics["write points/s"].value == 110.0  # the run's own figure is kept
+    metric = load_baseline(tmp_path, "t").benchmarks["t::a"].metrics["write points/s"]
+    assert metric.runs == [100.0, 80.0, 110.0] and metric.value == 100.0
+    # range 30 / d2(3) 1.693 / median 100 = 17.7 % run-to-run noise -> 3 x = 53 %
+    assert tolerance_for(metric, 0.10) == pytest.approx(3 * 30 / 1.693 / 100, rel=1e-3)
+
+
+def test_saving_another_build_replaces_the_runs(tmp_path):
+    _save(tmp_path, 100.0, "c1")
+    _save(tmp_path, 80.0, "c1")
+    (_, summary), _ = _save(tmp_path, 50.0, "c2")
+    assert "run" not in summary
+    metric = load_baseline(tmp_path, "t").benchmarks["t::a"].metrics["write points/s"]
+    assert metric.runs == [] and metric.value == 50.0

@@ -8,6 +8,7 @@ any key that could carry one.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -16,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from .records import BenchDataError, BenchmarkRecord
+from .stats import median
 from .tiers import check_tier_name, scrub
 
 FORMAT = "pytest-influxperf baseline 1"
 FILENAME = "baseline.json"
+#: Runs of one build a baseline keeps per metric (the oldest drop out).
+MAX_RUNS = 10
 
 #: A difference in one of these makes the baseline's figures not comparable: the gate
 #: warns (environment mismatch) instead of judging. The plugin version and git commit are
@@ -93,17 +97,42 @@ def environment_differences(baseline_env: Mapping[str, Any],
     return out
 
 
+def _same_build(old_env: Mapping[str, Any], env: Mapping[str, Any]) -> bool:
+    commit = env.get("git_commit")
+    return bool(commit) and old_env.get("git_commit") == commit
+
+
+def _accumulate(record: BenchmarkRecord, previous: BenchmarkRecord | None) -> int:
+    """Fold the runs saved before for the same build into ``record``; return the run count.
+
+    Each metric keeps the last :data:`MAX_RUNS` run values; its value becomes their median,
+    and their spread tells the gate how much the machine moves from run to run.
+    """
+    count = 1
+    for name, metric in record.metrics.items():
+        before = previous.metrics.get(name) if previous else None
+        if before is None or before.direction != metric.direction:
+            continue
+        metric.runs = ((before.runs or [before.value]) + [metric.value])[-MAX_RUNS:]
+        metric.value = median(metric.runs)
+        count = max(count, len(metric.runs))
+    return count
+
+
 def save_baseline(baselines_dir: Path, tier: str, environment: Mapping[str, Any],
                   records: Iterable[BenchmarkRecord]) -> tuple[Path, str]:
     """Store ``records`` as the tier's baseline; return the path and a one-line summary.
 
     Benchmarks this run did not measure are kept when the stored environment matches (a
     ``-k`` run refreshes only what it ran); under a different environment they are dropped,
-    because figures from two environments must not mix in one baseline.
+    because figures from two environments must not mix in one baseline. Saving again from
+    the same git commit adds a run instead of replacing it (see :func:`_accumulate`): save
+    two or three times so that the baseline shows its run-to-run noise.
     """
     path = baseline_path(baselines_dir, tier)
     records = list(records)
-    fresh = {r.nodeid: r for r in records if r.metrics and not r.errors}
+    # Copies: accumulating runs must not change the figures this run reports.
+    fresh = {r.nodeid: copy.deepcopy(r) for r in records if r.metrics and not r.errors}
     broken = sum(bool(r.errors) for r in records)
     kept: dict[str, BenchmarkRecord] = {}
     note = ""
@@ -118,6 +147,12 @@ def save_baseline(baselines_dir: Path, tier: str, environment: Mapping[str, Any]
                 note = f" (dropped {len(old.benchmarks)} entries from a different environment)"
             else:
                 kept = {k: v for k, v in old.benchmarks.items() if k not in fresh}
+                if _same_build(old.environment, environment):
+                    runs = max([_accumulate(rec, old.benchmarks.get(k))
+                                for k, rec in fresh.items()], default=0)
+                    if runs > 1:
+                        note = (f" (run {runs} of build {str(environment['git_commit'])[:10]}: "
+                                "values are the median of the saved runs)")
     baseline = Baseline(tier=tier, environment=dict(environment), benchmarks={**kept, **fresh})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")

@@ -3,9 +3,14 @@
 Tolerance. A fixed percentage raises false alarms on shared runners, because their noise
 differs from metric to metric and machine to machine. Here each metric's tolerance is the
 larger of a floor (``--influx-tolerance``, the marker's ``tolerance=``, or the metric's
-own) and ``NOISE_FACTOR`` × the relative noise the *baseline* showed across its rounds
-(1.4826 × MAD / median, a robust standard deviation). A metric whose baseline rounds
-scattered by 5 % therefore gets 15 %, a steady one gets the floor.
+own) and ``NOISE_FACTOR`` × the relative noise the *baseline* showed: the larger of its
+spread across rounds within a run and across the runs saved for the same build (a
+standard deviation over the median, see ``stats.relative_spread``). A metric whose
+baseline scattered by 5 % therefore gets 15 %, a steady one gets the floor.
+
+Within-run rounds miss what hurts most on a shared machine: the load of other jobs that
+changes from one run to the next. Saving the baseline two or three times from the same
+commit records that run-to-run noise (``baseline.save_baseline``).
 
 Confirm on fail lives in the session (it needs the recorder to measure again); this module
 only judges figures and words the outcome.
@@ -59,8 +64,9 @@ def with_unit(name: str, value: float | None, unit: str) -> str:
 
 
 def tolerance_for(baseline: Metric, floor: float) -> float:
-    """The tolerance one metric gets: max(floor, NOISE_FACTOR × baseline noise)."""
-    return max(floor, NOISE_FACTOR * baseline.spread)
+    """The tolerance one metric gets: max(floor, NOISE_FACTOR × baseline noise), where the
+    noise is the larger of the spread across its rounds and across the saved runs."""
+    return max(floor, NOISE_FACTOR * max(baseline.spread, baseline.run_spread))
 
 
 def is_worse(change: float, direction: str, tolerance: float) -> bool:

@@ -51,19 +51,28 @@ class Metric:
     direction: str
     rounds: list[float] = dataclasses.field(default_factory=list)
     tolerance: float | None = None
+    #: In a baseline: the value of each run of the same build that was saved (see
+    #: ``baseline.save_baseline``); their spread is the run-to-run noise of the machine.
+    runs: list[float] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_direction(self.direction, name=self.name)
         self.value = _finite(self.value, what=f"metric {self.name!r} value")
         self.rounds = [_finite(r, what=f"metric {self.name!r} round") for r in self.rounds]
+        self.runs = [_finite(r, what=f"metric {self.name!r} run") for r in self.runs]
         if self.tolerance is not None and not 0 <= self.tolerance < 10:
             raise BenchDataError(f"metric {self.name!r}: tolerance is a fraction "
                                  f"(0.10 for 10 %), not {self.tolerance!r}")
 
     @property
     def spread(self) -> float:
-        """Relative noise across rounds (robust: MAD based); 0.0 with fewer than 2 rounds."""
+        """Relative noise across rounds; 0.0 with fewer than 2 rounds."""
         return relative_spread(self.rounds)
+
+    @property
+    def run_spread(self) -> float:
+        """Relative noise across saved runs of the same build; 0.0 with fewer than 2 runs."""
+        return relative_spread(self.runs)
 
     def add_rounds(self, rounds: Sequence[float]) -> None:
         """Append rounds and move the value to the median of all rounds."""
@@ -73,14 +82,16 @@ class Metric:
     def to_dict(self) -> dict[str, Any]:
         return {"value": round_sig(self.value), "unit": self.unit, "direction": self.direction,
                 "rounds": [round_sig(r) for r in self.rounds],
-                "spread": round(self.spread, 4), "tolerance": self.tolerance}
+                "spread": round(self.spread, 4), "tolerance": self.tolerance,
+                "runs": [round_sig(r) for r in self.runs],
+                "run_spread": round(self.run_spread, 4)}
 
     @classmethod
     def from_dict(cls, name: str, data: Mapping[str, Any]) -> Metric:
         try:
             return cls(name=name, value=data["value"], unit=str(data.get("unit", "")),
                        direction=data["direction"], rounds=list(data.get("rounds") or []),
-                       tolerance=data.get("tolerance"))
+                       tolerance=data.get("tolerance"), runs=list(data.get("runs") or []))
         except KeyError as exc:
             raise BenchDataError(f"metric {name!r} has no {exc.args[0]!r} field") from None
 

@@ -176,12 +176,17 @@ def terminal_lines(report: Mapping[str, Any]) -> list[str]:
     for r in table:
         lines.append("  ".join(c.ljust(w) if i < 2 or i == 6 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    # One line per finding; the same message for many benchmarks (a whole run without a
+    # baseline) is said once, with the benchmarks it concerns.
+    findings: dict[tuple[str, str], list[str]] = {}
     for nodeid, bench in report["benchmarks"].items():
         outcome = bench.get("outcome") or {}
         unconfirmed = any(c["status"] == "unconfirmed" for c in bench.get("comparisons") or [])
         if outcome.get("kind") not in ("pass", None) or unconfirmed:
-            lines.append(f"{_MARK.get(outcome['kind'], outcome['kind'])}: {_short(nodeid)}: "
-                         f"{outcome['message']}")
+            findings.setdefault((outcome["kind"], outcome["message"]), []).append(_short(nodeid))
+    for (kind, message), names in findings.items():
+        who = names[0] if len(names) == 1 else f"{len(names)} benchmarks ({', '.join(names)})"
+        lines.append(f"{_MARK.get(kind, kind)}: {who}: {message}")
     claims = [c for b in report["benchmarks"].values() for c in b.get("claims") or []]
     if claims:
         lines.append("guide claims:")
