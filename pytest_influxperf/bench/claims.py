@@ -286,6 +286,16 @@ _CLAIMS: list[Claim] = [
              "p50 latency ratio", 30, "Time: 2 seconds (30x faster!)"),
     _speedup("8.8/ap5-single-point", "8.8", "batches of 5,000 vs single-point writes",
              "points/s ratio", 500, "Time: 20 x 100ms = 2 seconds (500x faster!)"),
+    Claim("8.8/ap5-request-time", "8.8", "one single-point write request", "p50 latency",
+          "at_least", " ms", "Time: 100,000 x 10ms = 1000 seconds", low=10, null=0.0),
+    Claim("8.8/ap5-batch-time", "8.8", "one 5,000-point write request", "p50 latency",
+          "at_most", " ms", "Time: 20 x 100ms = 2 seconds", high=100),
+    # 8.7 network: per-request costs the guide's arithmetic rests on
+    Claim("8.7/request-overhead", "8.7", "one single-point write request", "p50 latency",
+          "at_least", " ms", "Network overhead: 10,000 x 5ms = 50 seconds!", low=5, null=0.0),
+    Claim("8.7/keepalive-overhead", "8.7", "new connection vs kept-alive, per request",
+          "p50 latency difference", "at_least", " ms",
+          "TCP handshake: 3 x 20ms = 60ms overhead per request", low=60, null=0.0),
     # 8.10 hardware sizing: rates a box of that size takes; this machine is usually smaller
     Claim("8.10/small", "8.10", "Small deployment (4 cores, 8-16 GB)", "points/s sustained",
           "at_least", " points/s", "Small Deployment (10K points/sec)", low=10_000, null=None,
