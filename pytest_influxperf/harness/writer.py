@@ -434,7 +434,11 @@ def _process_main(plan: _Plan, batches: list[Batch], ready: Any, start: Any, res
         pid = plan.server_pid
 
         def alive() -> bool:
-            return psutil.pid_exists(pid)
+            # A killed server stays a zombie until its parent reaps it: that is dead too.
+            try:
+                return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                return False
 
     shared = _Shared()
     counter = itertools.count()
