@@ -194,3 +194,18 @@ def test_bad_arguments_say_what_to_pass(influx_writer, kwargs, message):
 def test_nothing_to_write_is_an_error(influx_writer):
     with pytest.raises(ValueError, match="nothing to write"):
         influx_writer.write([])
+
+
+def test_a_generated_series_is_written_with_its_own_precision(influx_writer, influx_series):
+    series = influx_series("cpu-only", hosts=5, points=2000, seed=7, precision="s")
+    result = influx_writer.write(series, batch_size=500, verify=True)
+    assert result.points_accepted == len(series) == result.verified_count
+    with pytest.raises(ValueError, match="generated with precision 's'"):
+        influx_writer.write(series, precision="ns")
+
+
+def test_a_missing_database_is_the_same_error_from_worker_processes(influx_writer):
+    with pytest.raises(DatabaseNotFound, match="create it first") as info:
+        influx_writer.write(lines(2000), database="no_such_db_here", batch_size=1000, workers=2,
+                            processes=True)
+    assert info.value.result.points_accepted == 0

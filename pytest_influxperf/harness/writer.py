@@ -177,17 +177,23 @@ def _count_points(body: bytes) -> int:
 def _counting_adapter(pool_size: int, ledger: Ledger) -> HTTPAdapter:
     """An HTTPAdapter whose connections count how often they really connect."""
 
-    class CountingConnection(urllib3.connection.HTTPConnection):
-        def connect(self) -> None:
-            super().connect()
-            ledger.connections_opened += 1
+    def counting(conn_cls: type) -> type:
+        class Counting(conn_cls):  # type: ignore[valid-type,misc]
+            def connect(self) -> None:
+                super().connect()
+                ledger.connections_opened += 1
+
+        return Counting
 
     class CountingPool(urllib3.HTTPConnectionPool):
-        ConnectionCls = CountingConnection
+        ConnectionCls = counting(urllib3.connection.HTTPConnection)
+
+    class CountingHTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = counting(urllib3.connection.HTTPSConnection)
 
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    adapter.poolmanager.pool_classes_by_scheme = {"http": CountingPool, "https":
-                                                  urllib3.HTTPSConnectionPool}
+    adapter.poolmanager.pool_classes_by_scheme = {"http": CountingPool,
+                                                  "https": CountingHTTPSPool}
     return adapter
 
 
@@ -242,6 +248,7 @@ class _Sender:
         self.session.trust_env = False  # no proxy from the environment: traffic stays local
         adapter = _counting_adapter(plan.pool_size, self.ledger)
         self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.headers = dict(plan.headers)
         if not plan.pooled:
             # The server closes after answering, so every request opens a new TCP connection
@@ -451,7 +458,7 @@ def _process_main(plan: _Plan, batches: list[Batch], ready: Any, start: Any, res
     sender.pacer = _Pacer(plan.target_rate, t0) if plan.target_rate else None
     deadline = t0 + plan.max_duration if plan.max_duration else None
     ledger = sender.run(t0, deadline)
-    error = str(shared.error) if shared.error else None
+    error = (type(shared.error).__name__, str(shared.error)) if shared.error else None
     results.put((ledger, shared.reason, error))
 
 
@@ -489,7 +496,9 @@ def _run_processes(plan: _Plan, batches: list[Batch], workers: int,
             if reason:
                 shared.abort(reason)
             if error and shared.error is None:
-                shared.error = WriteError(error)
+                kind, text = error
+                cls = {"DatabaseNotFound": DatabaseNotFound, "AuthError": AuthError}.get(kind)
+                shared.error = cls(text) if cls else WriteError(text)
         t1 = time.monotonic()
     finally:
         for proc in started:
@@ -549,7 +558,7 @@ class Writer:
 
     def write(self, series_or_lines: Any, *, database: str | None = None, batch_size: int = 5000,
               workers: int = 1, processes: bool = False, pooled: bool = True,
-              gzip: bool = False, gzip_level: int = 6, precision: str = "ns", retries: int = 3,
+              gzip: bool = False, gzip_level: int = 6, precision: str | None = None, retries: int = 3,
               timeout: float = 10.0, target_rate: float | None = None,
               max_duration: float | None = None, verify: bool = False,
               sample_resources: bool = True, retry_policy: RetryPolicy | None = None,
@@ -563,11 +572,13 @@ class Writer:
           ``intended_latency_ms`` then counts from the scheduled start (no coordinated
           omission). ``max_duration`` (s) stops sending; what was not sent is ``unsent``.
         - ``verify=True`` reads back the point count and sets ``verified_count``.
+        - ``precision`` defaults to the Series' own (``series.precision``), else ``ns``.
 
         A missing database or a refused token raises (after every worker stopped) with
         the partial result on ``exc.result``; everything else is counted in the result.
         """
         database = database or self.default_database
+        precision = _precision(series_or_lines, precision)
         _validate(database, batch_size, workers, gzip_level, precision, retries, timeout,
                   target_rate, max_duration)
         began = time.monotonic()
@@ -619,6 +630,15 @@ class Writer:
     def _alive(self) -> Callable[[], bool] | None:
         probe = getattr(self.server, "is_running", None)
         return probe if callable(probe) else None
+
+
+def _precision(data: Any, precision: str | None) -> str:
+    """The precision to write with: the caller's, else the Series' own, else ns."""
+    own = getattr(data, "precision", None)
+    if own is not None and precision is not None and own != precision:
+        raise ValueError(f"precision={precision!r} but the series was generated with "
+                         f"precision {own!r}: drop the argument or regenerate the series")
+    return str(precision or own or "ns")
 
 
 def _validate(database: str | None, batch_size: int, workers: int, gzip_level: int,
