@@ -29,6 +29,7 @@ def test_second_call_is_a_hit_with_the_same_bytes(factory):
         first.measurements, first.tag_keys, first.field_keys)
     assert (second.start_ns, second.end_ns, second.nbytes) == (first.start_ns, first.end_ns, first.nbytes)
     assert second.to_frame().equals(first.to_frame())
+    factory.flush()
     assert len(_entries(factory)) == 1
     assert not list(factory.cache_dir.glob("*.tmp")), "no temporary file left behind"
 
@@ -40,6 +41,7 @@ def test_any_parameter_makes_its_own_entry(factory, change):
     factory("cpu-only", **base)
     other = factory("cpu-only", **{**base, **change})
     assert other.cache_status == "miss"
+    factory.flush()
     assert len(_entries(factory)) == 2
 
 
@@ -62,6 +64,7 @@ def _damage(path, how: str) -> None:
 @pytest.mark.parametrize("how", ["flip", "truncate", "old-format", "garbage", "empty"])
 def test_a_bad_entry_is_rebuilt_not_trusted(factory, how):
     good = factory("devops", hosts=2, points=300, seed=7)
+    factory.flush()
     (entry,) = _entries(factory)
     _damage(entry, how)
     assert series_cache.load(entry) is None
@@ -89,6 +92,16 @@ def test_align_now_reuses_the_cached_bytes(factory):
     frame, later_frame = miss.to_frame(), later.to_frame()
     assert ((later_frame["time"] - frame["time"]).dt.total_seconds() == 3600).all()
     assert list(later.lines())[5].rsplit(" ", 1)[1] == str(int(later_frame["time"].astype("int64")[5]))
+
+
+def test_a_failed_cache_write_is_recorded_not_raised(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    factory = SeriesFactory(cache_dir=blocker / "cache")
+    series = factory("simple", points=10)
+    factory.flush()
+    assert len(series) == 10
+    assert factory.cache_errors and isinstance(factory.cache_errors[0], OSError)
 
 
 def test_no_cache_dir_means_no_cache():

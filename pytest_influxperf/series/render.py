@@ -173,12 +173,13 @@ class Int(Segment):
 
     values: np.ndarray
     present: np.ndarray | None = None
+    bounds: tuple[int, int] | None = None  # (min, max) when the caller already knows them
     _lookup: Table | None = field(init=False, repr=False, default=None)
     _lo: int = field(init=False, repr=False, default=0)
 
     def __post_init__(self) -> None:
         if self.values.size:
-            lo, hi = int(self.values.min()), int(self.values.max())
+            lo, hi = self.bounds if self.bounds is not None else (int(self.values.min()), int(self.values.max()))
             if hi - lo < 4096:
                 self._lo = lo
                 self._lookup = Table([str(v).encode() for v in range(lo, hi + 1)], self.values)
@@ -187,6 +188,7 @@ class Int(Segment):
         v = self.values[idx]
         if self._lookup is not None:
             return self._lookup.render_codes(v - self._lo if self._lo else v)
+        v = v.astype(np.int64, copy=False)
         if v.size and int(v.min()) >= 0:
             return _right_aligned(v.astype(np.uint64), None)
         return _right_aligned(_abs_u64(v), v < 0)
@@ -250,42 +252,65 @@ def uuid_text(raw: np.ndarray) -> np.ndarray:
     return out
 
 
+def _piece(seg: Segment, idx: Index, n: int) -> Piece:
+    piece = seg.render(idx, n)
+    if seg.present is not None:
+        present = seg.present[idx]
+        base = piece.mask if piece.mask is not None else np.ones((n, piece.block.shape[1]), bool)
+        piece = Piece(piece.block, base & present[:, None], piece.lens * present)
+    return piece
+
+
 def render_rows(segments: Sequence[Segment], idx: Index, n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Render ``n`` rows into a padded matrix: ``(bytes n x W, keep-mask or None, lengths)``.
 
-    Constant bands are laid down for all rows at once from a template row. Narrow variable
-    bands (digits) are copied one column at a time: numpy copies a long strided column far
-    faster than many 3-byte rows.
+    Constant bands are laid down for all rows at once: when the line starts with a tag set
+    chosen from a few (hosts), whole row templates (tag set and every constant band) are
+    gathered per row in one step; otherwise a single template row is broadcast. Narrow
+    variable bands (digits) are then copied one column at a time: numpy copies a long
+    strided column far faster than many 3-byte rows.
     """
-    pieces = []
-    for seg in segments:
-        piece = seg.render(idx, n)
-        if seg.present is not None:
-            present = seg.present[idx]
-            base = piece.mask if piece.mask is not None else np.ones((n, piece.block.shape[1]), bool)
-            piece = Piece(piece.block, base & present[:, None], piece.lens * present)
-        pieces.append(piece)
-    width = sum(p.block.shape[1] for p in pieces)
+    head = segments[0]
+    by_row = isinstance(head, Table) and head.present is None and 0 < len(head.choices) * 4 <= n
+    pieces: list[Piece | None] = [None if by_row and i == 0 else _piece(seg, idx, n)
+                                  for i, seg in enumerate(segments)]
+    widths = [head._table.shape[1] if p is None else p.block.shape[1] for p in pieces]  # type: ignore[union-attr]
+    width = sum(widths)
     template = np.zeros(width, dtype=np.uint8)
     col = 0
-    for p in pieces:
-        w = p.block.shape[1]
-        if p.block.shape[0] == 1:
+    for p, w in zip(pieces, widths):
+        if p is not None and p.block.shape[0] == 1:
             template[col:col + w] = p.block[0]
         col += w
-    matrix = np.empty((n, width), dtype=np.uint8)
-    matrix[:] = template
-    need_mask = any(p.mask is not None for p in pieces)
-    mask = np.ones((n, width), dtype=bool) if need_mask else None
-    lens = np.zeros(n, dtype=np.int64)
+    need_mask = any(p is not None and p.mask is not None for p in pieces)
+    if by_row:
+        assert isinstance(head, Table)
+        w0 = widths[0]
+        need_mask = need_mask or not head._uniform
+        codes = head.codes[idx]
+        rows = np.empty((len(head.choices), width), dtype=np.uint8)
+        rows[:] = template
+        rows[:, :w0] = head._table
+        matrix = rows[codes]
+        mask = None
+        if need_mask:
+            row_mask = np.ones((len(head.choices), width), dtype=bool)
+            row_mask[:, :w0] = head._mask
+            mask = row_mask[codes]
+        lens = head._lens[codes]
+    else:
+        matrix = np.empty((n, width), dtype=np.uint8)
+        matrix[:] = template
+        mask = np.ones((n, width), dtype=bool) if need_mask else None
+        lens = np.zeros(n, dtype=np.int64)
     col = 0
-    for p in pieces:
-        w = p.block.shape[1]
-        if p.block.shape[0] != 1:
-            _put(matrix, col, p.block)
-        if mask is not None and p.mask is not None:
-            _put(mask, col, p.mask)
-        lens += p.lens
+    for p, w in zip(pieces, widths):
+        if p is not None:
+            if p.block.shape[0] != 1:
+                _put(matrix, col, p.block)
+            if mask is not None and p.mask is not None:
+                _put(mask, col, p.mask)
+            lens += p.lens
         col += w
     return matrix, mask, lens
 

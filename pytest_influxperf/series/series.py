@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,7 +26,7 @@ from .lineprotocol import (
     format_tag,
 )
 from .render import Const, Fixed, Int, Segment, Table, Uuid, render_interleaved, render_ordered, uuid_text
-from .shapes import LINES_PER_SAMPLE, SHAPES, TSBS_START_NS, Columns, MeasurementColumns, _rng
+from .shapes import SHAPES, TSBS_START_NS, Columns, MeasurementColumns, make_rng
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -223,7 +224,7 @@ def _layout(meas: MeasurementColumns, ts_units: np.ndarray) -> list[Segment]:
         name = format_field_key(f.name).encode() + b"="
         value: list[Segment]
         if f.kind == "int":
-            value = [Int(f.values), Const(b"i")]
+            value = [Int(f.values, bounds=f.bounds), Const(b"i")]
         elif f.kind == "float":
             value = [Fixed(f.values, f.decimals)]
         elif f.kind == "bool":
@@ -262,28 +263,54 @@ def _merge_consts(segments: list[Segment]) -> list[Segment]:
 def render_columns(cols: Columns, precision: str) -> tuple[np.ndarray, np.ndarray]:
     """Line protocol for generated columns: ``(payload bytes as uint8, end offset per line)``."""
     unit = PRECISIONS[precision]
-    ts_units = cols.times_ns // unit
+    ts_units = cols.times_ns // unit if unit != 1 else cols.times_ns
     layouts = [_layout(meas, ts_units) for meas in cols.measurements]
     m = len(layouts)
-    parts, lens = [], []
     if cols.rows is None:
         samples = -(-cols.n_lines // m)
         step = max(1, CHUNK_LINES // m)
-        for s in range(0, samples, step):
-            buf, ln = render_interleaved(layouts, slice(s, min(samples, s + step)))
-            parts.append(buf)
-            lens.append(ln)
+        chunks = ((render_interleaved, slice(s, min(samples, s + step))) for s in range(0, samples, step))
+        total_lines = samples * m
     else:
-        for s in range(0, cols.rows.shape[0], CHUNK_LINES):
-            buf, ln = render_ordered(layouts, cols.rows[s:s + CHUNK_LINES])
-            parts.append(buf)
-            lens.append(ln)
-    ends = np.cumsum(np.concatenate(lens)) if lens else np.zeros(0, np.int64)
-    payload = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+        chunks = ((render_ordered, cols.rows[s:s + CHUNK_LINES]) for s in range(0, cols.rows.shape[0], CHUNK_LINES))
+        total_lines = cols.rows.shape[0]
+    out = _Output(total_lines)
+    for fn, which in chunks:
+        out.add(*fn(layouts, which))  # type: ignore[operator]
+    payload, ends = out.result()
     if ends.shape[0] > cols.n_lines:  # the last tick was cut short
         ends = ends[:cols.n_lines]
         payload = payload[:int(ends[-1])]
     return payload, ends
+
+
+class _Output:
+    """One growing buffer for all chunks: no list of parts to concatenate at the end."""
+
+    def __init__(self, lines: int) -> None:
+        self.lines = lines
+        self.buf = np.empty(0, dtype=np.uint8)
+        self.ends = np.empty(lines, dtype=np.int64)
+        self.nbytes = 0
+        self.nlines = 0
+
+    def add(self, data: np.ndarray, lens: np.ndarray) -> None:
+        n = lens.shape[0]
+        if self.nbytes + data.shape[0] > self.buf.shape[0]:
+            # Size from the bytes per line so far, with room to spare; rarely grows twice.
+            per_line = (self.nbytes + data.shape[0]) / (self.nlines + n)
+            want = int(per_line * self.lines * 1.05) + data.shape[0] + 4096
+            grown = np.empty(max(want, 2 * self.buf.shape[0]), dtype=np.uint8)
+            grown[:self.nbytes] = self.buf[:self.nbytes]
+            self.buf = grown
+        self.buf[self.nbytes:self.nbytes + data.shape[0]] = data
+        np.cumsum(lens, out=self.ends[self.nlines:self.nlines + n])
+        self.ends[self.nlines:self.nlines + n] += self.nbytes
+        self.nbytes += data.shape[0]
+        self.nlines += n
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.buf[:self.nbytes], self.ends[:self.nlines]
 
 
 def columns_meta(cols: Columns) -> dict[str, Any]:
@@ -418,7 +445,7 @@ def normalize(shape: str, hosts: int, points: int, seed: int, params: Mapping[st
 
 
 def _normalize_custom(params: Mapping[str, Any], hosts: int) -> dict[str, Any]:
-    from .shapes import _field_spec
+    from .shapes import field_spec
 
     measurement = params.get("measurement", "custom")
     escape_measurement(measurement)
@@ -440,7 +467,7 @@ def _normalize_custom(params: Mapping[str, Any], hosts: int) -> dict[str, Any]:
         raise ValueError(f"fields must map at least one field name to a type or spec, not {fields!r}")
     for name, spec in fields.items():
         format_field_key(name)
-        _field_spec(name, spec)
+        field_spec(name, spec)
         if name in tags:
             raise ValueError(f"{name!r} is both a tag and a field; give them different names")
     for reserved in ("measurement", "time"):
@@ -452,7 +479,7 @@ def _normalize_custom(params: Mapping[str, Any], hosts: int) -> dict[str, Any]:
 def generate_columns(p: dict[str, Any]) -> Columns:
     """Run the shape for normalized parameters ``p``."""
     fn = SHAPES[p["shape"]]
-    kwargs: dict[str, Any] = {"hosts": p["hosts"], "points": p["points"], "rng": _rng(p["seed"], p["shape"]),
+    kwargs: dict[str, Any] = {"hosts": p["hosts"], "points": p["points"], "rng": make_rng(p["seed"], p["shape"]),
                               "start_ns": p["start_ns"], "interval_ns": p["interval_ns"]}
     if p["shape"] == "custom":
         kwargs.update(measurement=p["measurement"], tags=p["tags"], fields=p["fields"])
@@ -471,11 +498,36 @@ class SeriesFactory:
     "last hour" queries find data; ``now_ns`` pins "now"). ``custom`` also takes
     ``measurement``, ``tags`` and ``fields`` (see :func:`shapes.custom`).
 
-    Rendered series are cached under ``cache_dir`` (``None``: no cache).
+    Rendered series are cached under ``cache_dir`` (``None``: no cache). The entry is
+    written on a background thread; :meth:`flush` waits for it.
     """
 
     def __init__(self, cache_dir: Path | None) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._pending: dict[Path, threading.Thread] = {}
+        #: Cache writes that failed (a full disk, a read-only folder): the series were fine.
+        self.cache_errors: list[OSError] = []
+
+    def flush(self) -> None:
+        """Wait for cache entries still being written in the background."""
+        while self._pending:
+            _, thread = self._pending.popitem()
+            thread.join()
+
+    def _store_later(self, path: Path, ends: np.ndarray, payload: np.ndarray, meta: dict[str, Any]) -> None:
+        """Write the entry on a background thread: the caller has its series already.
+
+        zlib and file writes release the GIL, so this mostly overlaps with the test.
+        """
+        def store() -> None:
+            try:
+                _cache.store(path, ends, payload, meta)
+            except OSError as exc:
+                self.cache_errors.append(exc)
+
+        thread = threading.Thread(target=store, name="influxperf-series-cache", daemon=False)
+        thread.start()
+        self._pending[path] = thread
 
     def __call__(self, shape: str, *, hosts: int = 10, points: int = 1000, seed: int = 0,
                  **params: Any) -> Series:
@@ -484,6 +536,7 @@ class SeriesFactory:
         series = Series(shape=shape, params=p, payload=payload, ends=ends, meta=meta,
                         columns=lambda: generate_columns(p), cache_status=status)
         if params.get("align_now"):
+            self.flush()  # the shift rewrites the bytes a pending cache write is reading
             now = params.get("now_ns", time.time_ns())
             step = max(meta["interval_ns"], PRECISIONS[p["precision"]])
             series._shift((int(now) // step) * step - meta["end_ns"])
@@ -493,6 +546,9 @@ class SeriesFactory:
         path = self.cache_dir / f"{_cache.cache_key(p)}.lp" if self.cache_dir is not None else None
         status = "off"
         if path is not None:
+            pending = self._pending.pop(path, None)
+            if pending is not None:
+                pending.join()
             entry = _cache.load(path)
             if entry is not None:
                 return entry.payload, entry.ends, entry.meta, "hit"
@@ -501,5 +557,5 @@ class SeriesFactory:
         payload, ends = render_columns(cols, p["precision"])
         meta = columns_meta(cols)
         if path is not None:
-            _cache.store(path, ends, payload, meta)
+            self._store_later(path, ends, payload, meta)
         return payload, ends, meta, status

@@ -43,6 +43,7 @@ class FieldColumn:
     decimals: int = 0
     choices: list[str] | None = None
     present: np.ndarray | None = None  # False where the point leaves this field out
+    bounds: tuple[int, int] | None = None  # (min, max) of ``values`` when known cheaply
 
     def as_python(self, idx: np.ndarray) -> np.ndarray:
         """The values the server will hold for samples ``idx``, as a numpy column."""
@@ -86,7 +87,8 @@ class Columns:
         return np.arange(self.n_lines, dtype=np.int64)
 
 
-def _rng(seed: int, shape: str) -> np.random.Generator:
+def make_rng(seed: int, shape: str) -> np.random.Generator:
+    """The generator of a shape's numbers: the seed and the shape's name, nothing else."""
     return np.random.default_rng([seed & 0xFFFFFFFF, seed >> 32 & 0xFFFFFFFF, zlib.crc32(shape.encode())])
 
 
@@ -170,15 +172,22 @@ def _int_fields(names: list[str], states: np.ndarray) -> list[FieldColumn]:
     """(ticks, hosts*k) walk states -> one int field per name, samples in tick-major order."""
     ticks = states.shape[0]
     k = len(names)
-    # astype truncates toward zero, which is floor for the non-negative walks.
-    ints = (states if states.min(initial=0) >= 0 else np.floor(states)).astype(np.int64)
-    flat = ints.reshape(ticks, -1, k)  # (ticks, hosts, k); each field a strided view, no copy
-    return [FieldColumn(n, "int", flat[:, :, j].reshape(-1)) for j, n in enumerate(names)]
+    grid = states.reshape(ticks, -1, k)  # (ticks, hosts, k); each field a strided view, no copy
+    lo = np.floor(grid.min(axis=(0, 1))).astype(np.int64)
+    hi = np.floor(grid.max(axis=(0, 1))).astype(np.int64)
+    if lo.size and lo.min() >= 0 and hi.max() < 256:
+        # Percentages: astype truncates, which is floor here, into an eighth of the memory.
+        flat = grid.astype(np.uint8)
+    else:
+        flat = (grid if lo.min(initial=0) >= 0 else np.floor(grid)).astype(np.int64)
+    return [FieldColumn(n, "int", flat[:, :, j].reshape(-1), bounds=(int(lo[j]), int(hi[j])))
+            for j, n in enumerate(names)]
 
 
 def _cpu(rng: np.random.Generator, ticks: int, hosts: int) -> list[FieldColumn]:
     k = len(CPU_FIELDS)
-    states = clamped_walk(_normals(rng, ticks, hosts * k, 0.0, 1.0), rng.random(hosts * k) * 100.0, 0.0, 100.0)
+    states = clamped_walk(_normals(rng, ticks, hosts * k, 0.0, 1.0), rng.random(hosts * k) * 100.0, 0.0, 100.0,
+                          dtype=np.float32)
     return _int_fields(CPU_FIELDS, states)
 
 
@@ -495,13 +504,14 @@ def custom(*, hosts: int, points: int, rng: np.random.Generator, start_ns: int, 
             rest //= counted[k]
         tagsets.append(tuple(reversed(vals)))
     uuid_tags = {k: rng.integers(0, 256, (samples, 16), dtype=np.uint8) for k, v in tag_spec.items() if v == "uuid"}
-    cols = [_custom_field(rng, name, _field_spec(name, spec), ticks, series, sid, tick)
+    cols = [_custom_field(rng, name, field_spec(name, spec), ticks, series, sid, tick)
             for name, spec in field_spec.items()]
     meas = MeasurementColumns(measurement, keys, tagsets, sid, cols, uuid_tags)
     return Columns([meas], start_ns + tick * step, points, step)
 
 
-def _field_spec(name: str, spec: str | Mapping[str, Any]) -> dict[str, Any]:
+def field_spec(name: str, spec: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A custom field's spec as a dict with a valid ``type`` (a bare type name is allowed)."""
     out = {"type": spec} if isinstance(spec, str) else dict(spec)
     if out.get("type") not in FIELD_TYPES:
         raise ValueError(f"field {name!r}: type {out.get('type')!r} is not one of {', '.join(FIELD_TYPES)}")
@@ -547,4 +557,3 @@ def _custom_field(rng: np.random.Generator, name: str, spec: dict[str, Any], tic
 ShapeFn = Callable[..., Columns]
 SHAPES: dict[str, ShapeFn] = {"simple": simple, "cpu-only": cpu_only, "devops": devops, "iot": iot,
                               "custom": custom}
-LINES_PER_SAMPLE = {"simple": 1, "cpu-only": 1, "devops": 9, "iot": 2, "custom": 1}
