@@ -488,7 +488,7 @@ def custom(*, hosts: int, points: int, rng: np.random.Generator, start_ns: int, 
     """
     step = interval_ns if interval_ns is not None else 10_000_000_000
     tag_spec = dict(tags) if tags is not None else {"host": hosts}
-    field_spec = dict(fields) if fields is not None else {"value": "float"}
+    specs = dict(fields) if fields is not None else {"value": "float"}
     counted = {k: v for k, v in tag_spec.items() if v != "uuid"}
     series = math.prod(counted.values()) if counted else 1
     ticks = max(1, -(-points // series))
@@ -505,7 +505,7 @@ def custom(*, hosts: int, points: int, rng: np.random.Generator, start_ns: int, 
         tagsets.append(tuple(reversed(vals)))
     uuid_tags = {k: rng.integers(0, 256, (samples, 16), dtype=np.uint8) for k, v in tag_spec.items() if v == "uuid"}
     cols = [_custom_field(rng, name, field_spec(name, spec), ticks, series, sid, tick)
-            for name, spec in field_spec.items()]
+            for name, spec in specs.items()]
     meas = MeasurementColumns(measurement, keys, tagsets, sid, cols, uuid_tags)
     return Columns([meas], start_ns + tick * step, points, step)
 
