@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     for shape, hosts, points in cases:
         runs = [run_once(shape, hosts, points, args.batch, cache=not args.no_cache) for _ in range(args.runs)]
         cold = [r["cold_pps"] for r in runs]
-        line = f"{shape:9} hosts={hosts:<4} points={points:>10,}  cold pts/s {summarize(cold)}"
+        bpp = runs[0]["bytes_per_point"]
+        line = f"{shape:9} hosts={hosts:<4} points={points:>10,} ({bpp:.0f} B/pt)  cold pts/s {summarize(cold)}"
         if not args.no_cache:
             line += f"   cache hit pts/s {summarize([r['hit_pps'] for r in runs])}"
         target = TARGETS.get(shape)

@@ -261,7 +261,8 @@ def _piece(seg: Segment, idx: Index, n: int) -> Piece:
     return piece
 
 
-def render_rows(segments: Sequence[Segment], idx: Index, n: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def render_rows(segments: Sequence[Segment], idx: Index, n: int,
+                groups: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Render ``n`` rows into a padded matrix: ``(bytes n x W, keep-mask or None, lengths)``.
 
     Constant bands are laid down for all rows at once: when the line starts with a tag set
@@ -269,6 +270,9 @@ def render_rows(segments: Sequence[Segment], idx: Index, n: int) -> tuple[np.nda
     gathered per row in one step; otherwise a single template row is broadcast. Narrow
     variable bands (digits) are then copied one column at a time: numpy copies a long
     strided column far faster than many 3-byte rows.
+
+    ``groups`` (segment counts) splits each row into several lines; the lengths are then
+    ``n x len(groups)``, one per line.
     """
     head = segments[0]
     by_row = isinstance(head, Table) and head.present is None and 0 < len(head.choices) * 4 <= n
@@ -297,22 +301,24 @@ def render_rows(segments: Sequence[Segment], idx: Index, n: int) -> tuple[np.nda
             row_mask = np.ones((len(head.choices), width), dtype=bool)
             row_mask[:, :w0] = head._mask
             mask = row_mask[codes]
-        lens = head._lens[codes]
     else:
         matrix = np.empty((n, width), dtype=np.uint8)
         matrix[:] = template
         mask = np.ones((n, width), dtype=bool) if need_mask else None
-        lens = np.zeros(n, dtype=np.int64)
+    group_of = np.repeat(np.arange(len(groups)), groups) if groups else np.zeros(len(segments), int)
+    lens = np.zeros((n, int(group_of[-1]) + 1), dtype=np.int64)
+    if by_row:
+        lens[:, 0] = head._lens[codes]
     col = 0
-    for p, w in zip(pieces, widths):
+    for g, p, w in zip(group_of, pieces, widths):
         if p is not None:
             if p.block.shape[0] != 1:
                 _put(matrix, col, p.block)
             if mask is not None and p.mask is not None:
                 _put(mask, col, p.mask)
-            lens += p.lens
+            lens[:, g] += p.lens
         col += w
-    return matrix, mask, lens
+    return matrix, mask, (lens if groups else lens[:, 0])
 
 
 def _put(dst: np.ndarray, col: int, block: np.ndarray) -> None:
@@ -334,25 +340,18 @@ def squeeze(matrix: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
 def render_interleaved(layouts: Sequence[Sequence[Segment]], samples: slice) -> tuple[np.ndarray, np.ndarray]:
     """Rows in tick-major order, ``len(layouts)`` lines per sample: one per measurement.
 
-    Sample ``s`` gives lines ``s*m .. s*m+m-1`` for ``m`` measurements. Returns the bytes and
+    Sample ``s`` gives lines ``s*m .. s*m+m-1`` for ``m`` measurements: the layouts are laid
+    side by side in one matrix row per sample, so squeezing it row by row yields the lines
+    already interleaved, with no padding to the widest measurement. Returns the bytes and
     the length of each line.
     """
     n = samples.stop - samples.start
     if len(layouts) == 1:
         matrix, mask, lens = render_rows(layouts[0], samples, n)
         return squeeze(matrix, mask), lens
-    parts = [render_rows(layout, samples, n) for layout in layouts]
-    m = len(parts)
-    width = max(p[0].shape[1] for p in parts)
-    grid = np.empty((n, m, width), dtype=np.uint8)
-    keep = np.zeros((n, m, width), dtype=bool)
-    lens = np.empty((n, m), dtype=np.int64)
-    for j, (matrix, mask, ln) in enumerate(parts):
-        w = matrix.shape[1]
-        grid[:, j, :w] = matrix
-        keep[:, j, :w] = True if mask is None else mask
-        lens[:, j] = ln
-    return grid[keep], lens.reshape(-1)
+    joined = [seg for layout in layouts for seg in layout]
+    matrix, mask, lens = render_rows(joined, samples, n, groups=[len(layout) for layout in layouts])
+    return squeeze(matrix, mask), lens.reshape(-1)
 
 
 def render_ordered(layouts: Sequence[Sequence[Segment]], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
