@@ -260,3 +260,18 @@ def test_claims_are_judged_by_the_registry_or_shown_raw(tmp_path):
     session.terminal_summary(lines.append)
     assert "guide claims:" in lines
     assert any(line.startswith("  no/such-claim: measured 7.5") for line in lines)
+
+
+def test_pooled_noise_of_the_baseline_covers_metrics_with_one_round(tmp_path):
+    from pytest_influxperf.bench.gate import pooled_noise
+
+    noisy = BenchmarkRecord("t::noisy", "noisy")
+    noisy.metrics["write points/s"] = metric([80.0, 100.0, 120.0])   # 23.6 % noise
+    single = BenchmarkRecord("t::single", "single")
+    single.metrics["write points/s"] = metric([100.0])               # says nothing
+    pooled = pooled_noise([noisy, single])
+    assert pooled == {"higher": pytest.approx(40 / 1.693 / 100)}
+    save_baseline(tmp_path / "baselines", "unit", dict(SERVER, scale="smoke", seed=0),
+                  [noisy, single])
+    # 30 % below: beyond the floor, within 3 x the machine's pooled noise -> not a regression
+    assert run_bench(make_session(tmp_path), "t::single", 70.0).kind == "pass"

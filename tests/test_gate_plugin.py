@@ -62,6 +62,18 @@ def test_new(influx_bench):
     bench(influx_bench, "test_new")
 
 
+BODY_RUNS = []
+
+
+@pytest.mark.influx_bench(group="stored")
+def test_rerun_body(influx_bench):
+    # No measure()/remeasure(): confirm-on-fail runs this body once more.
+    BODY_RUNS.append(1)
+    first = len(BODY_RUNS) == 1
+    for pps in CURRENT["test_blip"]["first" if first else "again"]:
+        influx_bench.metric("write points/s", pps, unit="points/s", direction="higher")
+
+
 @pytest.mark.influx_bench(group="stored")
 def test_broken(influx_bench):
     influx_bench.record_write({"points_per_second": 10.0, "latency_ms": {"p50": 1, "p99": 2},
@@ -91,7 +103,7 @@ def test_fail_mode_fails_regressions_and_errors_only(cases):
     result = cases.runpytest(*ARGS, "--influx-compare", "fail",
                              "--influx-report", "out/report.json", "--influx-report",
                              "out/report.md", "--influx-report", "out/report.csv")
-    result.assert_outcomes(passed=4, failed=2, warnings=1)
+    result.assert_outcomes(passed=5, failed=2, warnings=1)
     result.stdout.fnmatch_lines([
         "*test_slower*write points/s 180,000 is 25% below baseline 240,000 on tier stored "
         "(tolerance 10%); re-measured 181,000 (-25%)*",
@@ -103,13 +115,15 @@ def test_fail_mode_fails_regressions_and_errors_only(cases):
     ])
     result.stdout.fnmatch_lines(["*test_faster*write points/s*240,000*300,000*+25%*improved*"])
     result.stdout.fnmatch_lines(["*test_blip*not confirmed on re-measure*"])
+    result.stdout.fnmatch_lines(["*test_rerun_body*not confirmed on re-measure*"
+                                 "re-measured 240,000*"])
     result.stdout.fnmatch_lines(["*test_new*has no entry for this benchmark*"
                                  "--influx-save-baseline*"])
     report = json.loads((cases.path / "out" / "report.json").read_text())
     kinds = {k.split("::")[1]: v["outcome"]["kind"] for k, v in report["benchmarks"].items()}
     assert kinds == {"test_steady": "pass", "test_slower": "regression", "test_blip": "pass",
                      "test_faster": "improvement", "test_new": "no-baseline",
-                     "test_broken": "error"}
+                     "test_rerun_body": "pass", "test_broken": "error"}
     markdown = (cases.path / "out" / "report.md").read_text()
     assert "| `test_slower` | write points/s | 240,000 | 180,000 | -25% | 10% | ❌ regression |" \
         in markdown
@@ -123,14 +137,14 @@ def test_fail_mode_fails_regressions_and_errors_only(cases):
 def test_warn_mode_reports_a_regression_without_failing(cases):
     use_baseline(cases, "baseline-stored.json")
     result = cases.runpytest(*ARGS, "--influx-compare", "warn")
-    result.assert_outcomes(passed=5, failed=1, warnings=2)
+    result.assert_outcomes(passed=6, failed=1, warnings=2)
     result.stdout.fnmatch_lines(["*PytestWarning: write points/s 180,000 is 25% below*"])
 
 
 def test_environment_mismatch_warns_loudly_and_names_the_differences(cases):
     use_baseline(cases, "baseline-other-server.json")
     result = cases.runpytest(*ARGS, "--influx-compare", "fail")
-    result.assert_outcomes(passed=5, failed=1, warnings=5)
+    result.assert_outcomes(passed=6, failed=1, warnings=6)
     result.stdout.fnmatch_lines([
         "!!! ENVIRONMENT MISMATCH with the baseline, figures not judged: server version: "
         "baseline '0.9.0-stored', now *; cpu model: baseline 'Stored CPU 9000', now *; "

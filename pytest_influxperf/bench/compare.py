@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from .baseline import FILENAME, Baseline, environment_differences
 from .baseline import FORMAT as BASELINE_FORMAT
-from .gate import (REGRESSION, format_percent, format_value, compare_records)
+from .gate import REGRESSION, compare_records, format_percent, format_value, pooled_noise
 from .records import BenchDataError, BenchmarkRecord
 from .report import FORMAT as REPORT_FORMAT
 
@@ -93,6 +93,7 @@ def compare_sets(sets: Sequence[ResultSet], tolerance: float, out: TextIO) -> in
                                         for i in range(len(sets))]
     table = [header]
     regressions = []
+    pooled = pooled_noise(reference.benchmarks.values())
     nodeids = sorted(set().union(*(s.benchmarks for s in sets)))
     for nodeid in nodeids:
         ref = reference.benchmarks.get(nodeid)
@@ -100,7 +101,8 @@ def compare_sets(sets: Sequence[ResultSet], tolerance: float, out: TextIO) -> in
         for o in others:
             rec = o.benchmarks.get(nodeid)
             if judged[id(o)] and ref is not None and rec is not None:
-                verdicts[id(o)] = {c.name: c for c in compare_records(rec, ref, tolerance)}
+                verdicts[id(o)] = {c.name: c for c in compare_records(rec, ref, tolerance,
+                                                                      pooled)}
         names = sorted(set().union(*(s.benchmarks[nodeid].metrics for s in sets
                                      if nodeid in s.benchmarks)))
         for name in names:

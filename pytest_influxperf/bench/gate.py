@@ -3,10 +3,11 @@
 Tolerance. A fixed percentage raises false alarms on shared runners, because their noise
 differs from metric to metric and machine to machine. Here each metric's tolerance is the
 larger of a floor (``--influx-tolerance``, the marker's ``tolerance=``, or the metric's
-own) and ``NOISE_FACTOR`` × the relative noise the *baseline* showed: the larger of its
-spread across rounds within a run and across the runs saved for the same build (a
-standard deviation over the median, see ``stats.relative_spread``). A metric whose
-baseline scattered by 5 % therefore gets 15 %, a steady one gets the floor.
+own) and ``NOISE_FACTOR`` × the relative noise the *baseline* showed: the largest of its
+spread across rounds within a run, across the runs saved for the same build (a standard
+deviation over the median, see ``stats.relative_spread``), and the baseline's pooled noise
+for metrics of that direction (:func:`pooled_noise`). A metric whose baseline scattered by
+5 % therefore gets 15 %, a steady one on a steady machine gets the floor.
 
 Within-run rounds miss what hurts most on a shared machine: the load of other jobs that
 changes from one run to the next. Saving the baseline two or three times from the same
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Mapping
 
 from .records import BenchmarkRecord, Metric
-from .stats import relative_change
+from .stats import median, relative_change
 
 NOISE_FACTOR = 3.0
 
@@ -63,10 +65,30 @@ def with_unit(name: str, value: float | None, unit: str) -> str:
     return text if not unit or name.endswith(unit) else f"{text} {unit}"
 
 
-def tolerance_for(baseline: Metric, floor: float) -> float:
-    """The tolerance one metric gets: max(floor, NOISE_FACTOR × baseline noise), where the
-    noise is the larger of the spread across its rounds and across the saved runs."""
-    return max(floor, NOISE_FACTOR * max(baseline.spread, baseline.run_spread))
+def metric_noise(metric: Metric) -> float:
+    """A baseline metric's own noise: the larger of its round and run spreads."""
+    return max(metric.spread, metric.run_spread)
+
+
+def pooled_noise(benchmarks: Iterable[BenchmarkRecord]) -> dict[str, float]:
+    """The baseline's typical noise per direction: the median own noise of its metrics that
+    had two or more rounds or runs to show one.
+
+    Two or three values say little about one metric, but the load of a shared machine
+    moves all of a run's figures alike, so the whole baseline estimates it far better.
+    """
+    by_direction: dict[str, list[float]] = {}
+    for record in benchmarks:
+        for metric in record.metrics.values():
+            if len(metric.rounds) >= 2 or len(metric.runs) >= 2:
+                by_direction.setdefault(metric.direction, []).append(metric_noise(metric))
+    return {d: median(v) for d, v in by_direction.items()}
+
+
+def tolerance_for(baseline: Metric, floor: float, pooled: float = 0.0) -> float:
+    """The tolerance one metric gets: max(floor, NOISE_FACTOR × noise), where the noise is
+    the larger of the metric's own (rounds, runs) and the baseline's pooled noise."""
+    return max(floor, NOISE_FACTOR * max(metric_noise(baseline), pooled))
 
 
 def is_worse(change: float, direction: str, tolerance: float) -> bool:
@@ -112,11 +134,12 @@ class MetricComparison:
         return dataclasses.asdict(self)
 
 
-def compare_metric(current: Metric, baseline: Metric, floor: float) -> MetricComparison:
+def compare_metric(current: Metric, baseline: Metric, floor: float,
+                   pooled: float = 0.0) -> MetricComparison:
     """Judge one metric: ``pass``, ``regression`` or ``improvement``."""
     if current.tolerance is not None:
         floor = current.tolerance
-    tolerance = tolerance_for(baseline, floor)
+    tolerance = tolerance_for(baseline, floor, pooled)
     change = relative_change(current.value, baseline.value)
     status = PASS
     if is_worse(change, current.direction, tolerance):
@@ -127,9 +150,13 @@ def compare_metric(current: Metric, baseline: Metric, floor: float) -> MetricCom
                             baseline.value, change, tolerance, status)
 
 
-def compare_records(current: BenchmarkRecord, baseline: BenchmarkRecord,
-                    floor: float) -> list[MetricComparison]:
-    """Every metric of ``current`` against ``baseline``; new and missing ones are listed too."""
+def compare_records(current: BenchmarkRecord, baseline: BenchmarkRecord, floor: float,
+                    pooled: Mapping[str, float] | None = None) -> list[MetricComparison]:
+    """Every metric of ``current`` against ``baseline``; new and missing ones are listed too.
+
+    ``pooled`` is :func:`pooled_noise` of the whole baseline the entry belongs to.
+    """
+    pooled = pooled or {}
     out = []
     for name, metric in sorted(current.metrics.items()):
         base = baseline.metrics.get(name)
@@ -141,7 +168,7 @@ def compare_records(current: BenchmarkRecord, baseline: BenchmarkRecord,
             out.append(MetricComparison(name, metric.unit, metric.direction, metric.value,
                                         base.value, status=NOT_JUDGED))
         else:
-            out.append(compare_metric(metric, base, floor))
+            out.append(compare_metric(metric, base, floor, pooled.get(metric.direction, 0.0)))
     for name, base in sorted(baseline.metrics.items()):
         if name not in current.metrics:
             out.append(MetricComparison(name, base.unit, base.direction, None, base.value,

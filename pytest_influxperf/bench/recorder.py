@@ -29,8 +29,11 @@ again, so pass the measuring code as a zero-argument callable:
   baseline at once, so that a re-measure runs while every fixture of the test (database,
   writer) is still alive. This is the recommended form.
 - ``influx_bench.remeasure(fn)`` only remembers ``fn``; the comparison (and the re-measure)
-  then happens when the fixture is torn down. Fixtures torn down before ``influx_bench``
-  (those requested after it) are gone by then, so request ``influx_bench`` last.
+  then happens right after the test function returned, while its fixtures are alive.
+- Neither: the plugin registers the test function itself (``item.runtest``), so the whole
+  test body runs once more with the same fixture values. That fits a self-contained
+  benchmark; one whose figures come from a module-scoped fixture should register a
+  callable that really measures again.
 
 During a re-measure the calls ``fn`` makes are recorded into a fresh record, compared on
 their own; a benchmark that registered nothing fails without confirmation and says so.
@@ -198,7 +201,9 @@ class BenchRecorder:
         """Call ``fn`` now, remember it for confirm-on-fail, compare at once; return its result."""
         self.remeasure(fn)
         result = fn()
-        if self._checker is not None:
+        # Not while re-measuring: a test body run again (the plugin's default re-measure)
+        # calls measure() too, and must only record.
+        if self._checker is not None and self._sink is self.record:
             self._checker(self)
         return result
 
@@ -213,6 +218,8 @@ class BenchRecorder:
         """
         if self.remeasured is not None:
             return self.remeasured
+        if self._sink is not self.record:
+            raise RuntimeError("measure_again() called while re-measuring")
         if self._remeasure is None:
             raise RuntimeError("no re-measure registered: call remeasure(fn) or measure(fn)")
         fresh = BenchmarkRecord(nodeid=self.record.nodeid, name=self.record.name,

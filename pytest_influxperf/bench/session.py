@@ -16,7 +16,7 @@ from typing import Any
 
 from .baseline import Baseline, environment_differences, load_baseline, save_baseline
 from .gate import (REGRESSION, UNCONFIRMED, MetricComparison, Outcome, compare_records,
-                   not_judged, outcome_from)
+                   not_judged, outcome_from, pooled_noise)
 from .records import BenchDataError, BenchmarkRecord
 from .recorder import BenchRecorder
 from .tiers import host_environment, resolve_tier, scrub
@@ -106,6 +106,7 @@ class BenchSession:
         self._tier: str | None = None
         self._baseline: Baseline | None = None
         self._baseline_loaded = False
+        self._pooled: dict[str, float] | None = None
         self.results: list[TestResult] = []
         #: Lines for the summary about what ``finish_session`` did (baseline, reports).
         self.notes: list[str] = []
@@ -214,9 +215,10 @@ class BenchSession:
                            "environment or pick the right --influx-tier.",
                            not_judged(record, entry), tier)
         floor = recorder.tolerance if recorder.tolerance is not None else self.settings.tolerance
-        comparisons = compare_records(record, entry, floor)
+        pooled = self._pooled_noise(baseline)
+        comparisons = compare_records(record, entry, floor, pooled)
         if any(c.status == REGRESSION for c in comparisons):
-            failed = self._confirm(recorder, entry, floor, comparisons)
+            failed = self._confirm(recorder, entry, floor, pooled, comparisons)
             if failed is not None:
                 return failed
         outcome = outcome_from(comparisons, tier)
@@ -225,7 +227,13 @@ class BenchSession:
                                 "see BenchRecorder.measure)")
         return outcome
 
+    def _pooled_noise(self, baseline: Baseline) -> dict[str, float]:
+        if self._pooled is None:
+            self._pooled = pooled_noise(baseline.benchmarks.values())
+        return self._pooled
+
     def _confirm(self, recorder: BenchRecorder, entry: BenchmarkRecord, floor: float,
+                 pooled: dict[str, float],
                  comparisons: list[MetricComparison]) -> Outcome | None:
         """Measure once more; a regression stands only if the re-measure regresses too."""
         if not recorder.can_remeasure:
@@ -238,7 +246,7 @@ class BenchSession:
         if again.errors:
             return Outcome("error", "infrastructure error while re-measuring: "
                            + "; ".join(again.errors), comparisons, self.tier)
-        second = {c.name: c for c in compare_records(again, entry, floor)}
+        second = {c.name: c for c in compare_records(again, entry, floor, pooled)}
         for comparison in comparisons:
             if comparison.status != REGRESSION:
                 continue
