@@ -12,7 +12,7 @@ import numpy as np
 
 
 def clamped_walk(steps: np.ndarray, start: np.ndarray | float, lo: np.ndarray | float,
-                 hi: np.ndarray | float, block: int = 1024, dtype: type = np.float64) -> np.ndarray:
+                 hi: np.ndarray | float, block: int | None = None, dtype: type = np.float64) -> np.ndarray:
     """States of ``x[t] = clip(x[t-1] + steps[t], lo, hi)`` for every column of ``steps``.
 
     Exact, without a Python loop per tick in the usual case. Ticks are taken in blocks.
@@ -23,6 +23,9 @@ def clamped_walk(steps: np.ndarray, start: np.ndarray | float, lo: np.ndarray | 
     float32 halves the memory where the range is small (percentages).
     """
     ticks, paths = steps.shape
+    if block is None:
+        # Measured: few wide paths want long blocks, many paths short ones (fewer touch a bound).
+        block = int(np.clip(25_600 // max(paths, 1), 64, 2048))
     lo_a = np.broadcast_to(np.asarray(lo, dtype=dtype), (paths,))
     hi_a = np.broadcast_to(np.asarray(hi, dtype=dtype), (paths,))
     out = np.empty((ticks, paths), dtype=dtype)
