@@ -128,31 +128,6 @@ class QueryDataset:
         return clause
 
 
-def allocated_bytes(folder: Any, pattern: str = "*") -> int:
-    """Bytes a folder really takes on disk (allocated blocks, not file lengths: influxd 1.x
-    preallocates its series-file segments as sparse 4 MiB files)."""
-    from pathlib import Path
-
-    total = 0
-    for path in Path(folder).rglob(pattern):
-        with contextlib.suppress(OSError):
-            if path.is_file():
-                total += path.stat().st_blocks * 512
-    return total
-
-
-def file_bytes(folder: Any, pattern: str = "*") -> int:
-    """Sum of file lengths under ``folder`` matching ``pattern``."""
-    from pathlib import Path
-
-    total = 0
-    for path in Path(folder).rglob(pattern):
-        with contextlib.suppress(OSError):
-            if path.is_file():
-                total += path.stat().st_size
-    return total
-
-
 def runtime_stats(server: Any) -> dict[str, Any]:
     """The Go runtime figures influxd 1.x reports (``SHOW STATS FOR 'runtime'``), or {}."""
     with contextlib.suppress(Exception):

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from suitekit import allocated_bytes, check_write, file_bytes, record_resources, scratch_database
+
+from pytest_influxperf.servers.disk import bytes_on_disk, file_bytes
+from suitekit import check_write, record_resources, scratch_database
 
 pytestmark = pytest.mark.influx_bench(group="8.6 storage")
 
@@ -69,7 +71,7 @@ def test_bytes_per_point(shape: str, storage_server: Any, series_factory: Any, i
                                                           batch_size=5000))
         wal = file_bytes(storage_server.root / "wal" / database, "*.wal")
         tsm, waited = _settle(storage_server, database)
-        index = allocated_bytes(storage_server.root / "data" / database / "_series")
+        index = bytes_on_disk(storage_server.root / "data" / database / "_series")
     points = result.points_accepted
     influx_bench.record_write(result)
     influx_bench.metric("disk bytes per point", tsm / points, unit="B", direction="lower")

@@ -10,7 +10,9 @@ import statistics
 from typing import Any
 
 import pytest
-from suitekit import (allocated_bytes, check_write, fresh_write, interleave, median_ratio,
+
+from pytest_influxperf.servers.disk import bytes_on_disk
+from suitekit import (check_write, fresh_write, interleave, median_ratio,
                       record_resources, heap_after_gc, scratch_database, spread)
 
 pytestmark = pytest.mark.influx_bench(group="8.8 anti-patterns")
@@ -50,8 +52,8 @@ def _write_schema(server: Any, writer: Any, lines: list[str], query: str,
         q = QueryRunner(server).run(query, database=database, runs=runs, warmup=1,
                                     sample_resources=False)
         root = getattr(server, "root", None)
-        disk = None if root is None else (allocated_bytes(root / "data" / database)
-                                          + allocated_bytes(root / "wal" / database))
+        disk = None if root is None else (bytes_on_disk(root / "data" / database)
+                                          + bytes_on_disk(root / "wal" / database))
     return {"write": result, "query": q, "disk": disk,
             "heap": (heap1 - heap0) if heap0 and heap1 else None,
             "rss": (rss1 - rss0) if rss0 and rss1 else None,

@@ -637,7 +637,7 @@ class DockerServer(Server):
         folders = ["data", "wal"] if not database else [f"data/{database}", f"wal/{database}"]
         volume = self._volume_path()
         if volume is not None:
-            return sum(_tree_size(os.path.join(volume, folder)) for folder in folders)
+            return sum(bytes_on_disk(os.path.join(volume, folder)) for folder in folders)
         return self._du([f"{DATA_DIR}/{folder}" for folder in folders])
 
     def _volume_path(self) -> str | None:
@@ -681,16 +681,6 @@ def _oom_counter_file(cgroups: str, root: str = "/sys/fs/cgroup") -> str | None:
             candidate = f"{root}{line[3:]}/memory.events"
             return candidate if os.path.exists(candidate) else None
     return None
-
-
-def _tree_size(folder: str) -> int:
-    """Sum of file sizes under ``folder`` (0 if it does not exist), as the process provider counts."""
-    total = 0
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-    return total
 
 
 def _rss_from_stats(memory: dict[str, Any]) -> int | None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ServerStartError, ServerUnavailable, register_secret
 from .base import ResourceLimits, Server, ServerResources
+from .disk import bytes_on_disk
 from .readiness import wait_until_ready
 
 if TYPE_CHECKING:
@@ -250,19 +251,10 @@ class ProcessServer(Server):
         folders = [self.root / "data", self.root / "wal"]
         if database:
             folders = [f / database for f in folders]
-        return sum(_tree_size(f) for f in folders)
+        return sum(bytes_on_disk(f) for f in folders)
 
     def environment(self) -> dict[str, object]:
         return {**super().environment(), "binary": self.binary}
-
-
-def _tree_size(folder: Path) -> int:
-    total = 0
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.stat(os.path.join(dirpath, name)).st_size
-    return total
 
 
 @atexit.register
