@@ -3,11 +3,12 @@
 Tolerance. A fixed percentage raises false alarms on shared runners, because their noise
 differs from metric to metric and machine to machine. Here each metric's tolerance is the
 larger of a floor (``--influx-tolerance``, the marker's ``tolerance=``, or the metric's
-own) and ``NOISE_FACTOR`` × the relative noise the *baseline* showed: the largest of its
-spread across rounds within a run, across the runs saved for the same build (a standard
-deviation over the median, see ``stats.relative_spread``), and the baseline's pooled noise
-for metrics of that direction (:func:`pooled_noise`). A metric whose baseline scattered by
-5 % therefore gets 15 %, a steady one on a steady machine gets the floor.
+own) and ``NOISE_FACTOR`` × the relative noise the *baseline* showed: the larger of its
+spread across rounds within a run and across the runs saved for the same build (a standard
+deviation over the median, see ``stats.relative_spread``); a metric measured once has no
+noise of its own and gets the baseline's pooled noise for its direction
+(:func:`pooled_noise`). A metric whose baseline scattered by 5 % therefore gets 15 %, a
+steady one gets the floor.
 
 Within-run rounds miss what hurts most on a shared machine: the load of other jobs that
 changes from one run to the next. Saving the baseline two or three times from the same
@@ -87,8 +88,10 @@ def pooled_noise(benchmarks: Iterable[BenchmarkRecord]) -> dict[str, float]:
 
 def tolerance_for(baseline: Metric, floor: float, pooled: float = 0.0) -> float:
     """The tolerance one metric gets: max(floor, NOISE_FACTOR × noise), where the noise is
-    the larger of the metric's own (rounds, runs) and the baseline's pooled noise."""
-    return max(floor, NOISE_FACTOR * max(metric_noise(baseline), pooled))
+    the metric's own (rounds, runs) or, for a metric with one round of one run and so no
+    noise of its own to show, the baseline's pooled noise."""
+    own = len(baseline.rounds) >= 2 or len(baseline.runs) >= 2
+    return max(floor, NOISE_FACTOR * (metric_noise(baseline) if own else pooled))
 
 
 def is_worse(change: float, direction: str, tolerance: float) -> bool:
