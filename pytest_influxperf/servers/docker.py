@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerExited, ServerStartError, ServerUnavailable
 from .base import ResourceLimits, Server, ServerResources
+from .disk import bytes_on_disk
 from .readiness import wait_until_ready
 
 if TYPE_CHECKING:
