@@ -652,7 +652,7 @@ class DockerServer(Server):
     def _du(self, paths: list[str]) -> int | None:
         assert self._container is not None
         try:
-            code, output = self._container.exec_run(["du", "-sb", *paths])
+            code, output = self._container.exec_run(["du", "-s", "-B1", *paths])
         except Exception:
             return None
         sizes = [int(line.split()[0]) for line in output.decode(errors="replace").splitlines()
