@@ -187,7 +187,9 @@ class Int(Segment):
     def render(self, idx: Index, n: int) -> Piece:
         v = self.values[idx]
         if self._lookup is not None:
-            return self._lookup.render_codes(v - self._lo if self._lo else v)
+            # intp codes: numpy gathers twice as fast as with small-integer codes.
+            codes = v.astype(np.intp)
+            return self._lookup.render_codes(codes - self._lo if self._lo else codes)
         v = v.astype(np.int64, copy=False)
         if v.size and int(v.min()) >= 0:
             return _right_aligned(v.astype(np.uint64), None)
