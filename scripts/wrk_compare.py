@@ -2,7 +2,7 @@
 """How much does the Writer cost? Compare it with wrk on the same server, same load.
 
 Starts its own ``influxd`` (process provider), builds one fixed body of ``--batch-size``
-lines, and alternates (ABAB...) two ways of POSTing it to ``/write`` for ``--duration``
+lines, and alternates (AB, BA, AB...) two ways of POSTing it to ``/write`` for ``--duration``
 seconds each:
 
 - A: ``wrk`` (C, epoll) with ``--connections`` connections and a Lua script that POSTs
@@ -13,7 +13,7 @@ seconds each:
 Prints both medians (points/s) with their spread and the ratio Writer / wrk. The target
 is >= 0.90. Posting the same body again rewrites the same points; both sides do it.
 
-    python scripts/wrk_compare.py --batch-size 5000 --connections 2 --rounds 3
+    python scripts/wrk_compare.py --batch-size 5000 --connections 2 --rounds 20
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch-size", type=int, default=5000, help="points per request (5000)")
     parser.add_argument("--connections", type=int, default=2, help="connections = workers (2)")
-    parser.add_argument("--duration", type=int, default=4, help="seconds per measurement (4)")
-    parser.add_argument("--rounds", type=int, default=6, help="ABAB rounds (6)")
+    parser.add_argument("--duration", type=int, default=2, help="seconds per measurement (2)")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds, AB then BA (20)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -121,12 +121,19 @@ def main(argv: list[str] | None = None) -> int:
         url = f"{server.url}/write?{urlencode({'db': DATABASE, 'precision': 'n'})}"
         print(f"influxd {server.version} at {server.url}; batch {args.batch_size} points "
               f"({len(body):,} bytes), {args.connections} connections, {args.duration}s x "
-              f"{args.rounds} rounds, ABAB", flush=True)
+              f"{args.rounds} rounds, AB/BA alternating", flush=True)
         for k in range(args.rounds):
-            rps = run_wrk(url, body_file, args.connections, args.duration)
+            # AB, BA, AB...: a drift in the machine's load favours neither side.
+            if k % 2 == 0:
+                rps = run_wrk(url, body_file, args.connections, args.duration)
+                pps = run_writer(server, body, args.batch_size, args.connections,
+                                 args.duration, rps)
+            else:
+                pps = run_writer(server, body, args.batch_size, args.connections,
+                                 args.duration, wrk_pps[-1] / args.batch_size)
+                rps = run_wrk(url, body_file, args.connections, args.duration)
             wrk_pps.append(rps * args.batch_size)
-            writer_pps.append(run_writer(server, body, args.batch_size, args.connections,
-                                         args.duration, rps))
+            writer_pps.append(pps)
             print(f"round {k + 1}: wrk {wrk_pps[-1]:,.0f} points/s, Writer "
                   f"{writer_pps[-1]:,.0f} points/s, ratio {writer_pps[-1] / wrk_pps[-1]:.3f}",
                   flush=True)
@@ -138,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{', '.join(f'{r:.3f}' for r in ratios)}")
     print(f"client CPU per request (median): wrk {statistics.median(CLIENT_CPU_MS['wrk']):.2f} ms, "
           f"Writer {statistics.median(CLIENT_CPU_MS['writer']):.2f} ms")
-    print(f"ratio Writer/wrk, median of per-round ratios {statistics.median(ratios):.3f}")
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    print(f"ratio Writer/wrk, median of per-round ratios {statistics.median(ratios):.3f} "
+          f"(interquartile {q1:.3f}..{q3:.3f}, {len(ratios)} rounds)")
     return 0 if writer_med / wrk_med >= 0.9 else 1
 
 

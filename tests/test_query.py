@@ -98,3 +98,8 @@ def test_client_side_aggregation_names_a_missing_column(loaded, influx_query):
 def test_bad_arguments_say_what_to_pass(influx_query, kwargs, message):
     with pytest.raises(ValueError, match=message):
         influx_query.run('SELECT * FROM "cpu"', **kwargs)
+
+
+def test_sql_on_a_v1_server_says_it_needs_influxdb_3(influx_query):
+    with pytest.raises(QueryError, match="SQL queries need an InfluxDB 3 server"):
+        influx_query.run(Query("cpu").select("usage"), language="sql", runs=1, warmup=0)

@@ -23,6 +23,7 @@ import dataclasses
 from typing import Any
 
 SHOWN_MESSAGES = 5  # distinct server messages kept per error kind; all are counted
+MESSAGE_CHARS = 2000  # a message listing thousands of bad lines is cut for display only
 
 # Error kinds: what happened to the points of a request.
 REFUSED = "refused"          # 400/422 partial write: the counted lines were not stored
@@ -52,6 +53,7 @@ class WriteErrorRecord:
     def add(self, points: int, message: str, count: int = 1) -> None:
         self.count += count
         self.points += points
+        message = message[:MESSAGE_CHARS]
         if message and message not in self.messages and len(self.messages) < SHOWN_MESSAGES:
             self.messages.append(message)
 

@@ -321,10 +321,13 @@ class _Sender:
                 if status is None:
                     self.shared.transport_failed()
                 return
-            ledger.retry(kind, status, text)
             delay = plan.policy.delay(attempt, retry_after)
-            if deadline is not None:
-                delay = min(delay, max(0.0, deadline - time.monotonic()))
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                # Retrying sooner than the server asked would not honor Retry-After.
+                ledger.lost(kind, status, batch.points, f"max_duration ends before the retry "
+                                                        f"could be sent: {text}")
+                return
+            ledger.retry(kind, status, text)
             if delay > 0 and self.stop.wait(delay):
                 ledger.lost(kind, status, batch.points, f"run stopped while waiting to retry: {text}")
                 return
