@@ -104,6 +104,19 @@ def test_a_failed_cache_write_is_recorded_not_raised(tmp_path):
     assert factory.cache_errors and isinstance(factory.cache_errors[0], OSError)
 
 
+def test_least_recently_used_entries_are_evicted(tmp_path):
+    factory = SeriesFactory(cache_dir=tmp_path, max_cache_bytes=250_000)
+    sizes = []
+    for seed in range(4):
+        sizes.append(factory("simple", points=2_000, seed=seed, start=seed * 10**18).nbytes)
+        factory.flush()
+    assert sum(p.stat().st_size for p in tmp_path.glob("*.lp")) <= 250_000
+    newest = factory("simple", points=2_000, seed=3, start=3 * 10**18)
+    assert newest.cache_status == "hit"
+    oldest = factory("simple", points=2_000, seed=0, start=0)
+    assert oldest.cache_status == "miss"
+
+
 def test_no_cache_dir_means_no_cache():
     series = SeriesFactory(None)("simple", points=10)
     assert series.cache_status == "off"

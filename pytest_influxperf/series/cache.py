@@ -100,6 +100,34 @@ def store(path: Path, ends: np.ndarray, payload: np.ndarray, meta: dict[str, Any
         raise
 
 
+def touch(path: Path) -> None:
+    """Mark an entry as used now, so that :func:`evict` keeps it longest."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def evict(folder: Path, max_bytes: int) -> list[Path]:
+    """Delete least recently used entries until the folder holds at most ``max_bytes``."""
+    entries = []
+    for path in folder.glob("*.lp"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    removed = []
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        _unlink_quietly(str(path))
+        total -= size
+        removed.append(path)
+    return removed
+
+
 def _unlink_quietly(path: str) -> None:
     """Remove a temporary file, ignoring that it may already be gone."""
     try:

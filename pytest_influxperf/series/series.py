@@ -499,11 +499,13 @@ class SeriesFactory:
     ``measurement``, ``tags`` and ``fields`` (see :func:`shapes.custom`).
 
     Rendered series are cached under ``cache_dir`` (``None``: no cache). The entry is
-    written on a background thread; :meth:`flush` waits for it.
+    written on a background thread (:meth:`flush` waits for it); the least recently used
+    entries are deleted once the folder holds more than ``max_cache_bytes`` (8 GiB).
     """
 
-    def __init__(self, cache_dir: Path | None) -> None:
+    def __init__(self, cache_dir: Path | None, *, max_cache_bytes: int = 8 << 30) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.max_cache_bytes = max_cache_bytes
         self._pending: dict[Path, threading.Thread] = {}
         #: Cache writes that failed (a full disk, a read-only folder): the series were fine.
         self.cache_errors: list[OSError] = []
@@ -522,6 +524,7 @@ class SeriesFactory:
         def store() -> None:
             try:
                 _cache.store(path, ends, payload, meta)
+                _cache.evict(path.parent, self.max_cache_bytes)
             except OSError as exc:
                 self.cache_errors.append(exc)
 
@@ -551,6 +554,7 @@ class SeriesFactory:
                 pending.join()
             entry = _cache.load(path)
             if entry is not None:
+                _cache.touch(path)
                 return entry.payload, entry.ends, entry.meta, "hit"
             status = "rebuilt" if path.exists() else "miss"
         cols = generate_columns(p)
