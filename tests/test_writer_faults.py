@@ -4,11 +4,13 @@ started here so the shared session server is not harmed), and 429/503 with Retry
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
 import pytest
 
+from pytest_influxperf.client import InfluxClient
 from pytest_influxperf.harness import Writer
 from pytest_influxperf.harness.accounting import SERVER_ERROR, TOO_LARGE, TRANSPORT
 from pytest_influxperf.servers.process import ProcessServer
@@ -48,8 +50,9 @@ def test_server_killed_mid_write_ends_in_bounded_time_with_every_point_counted(n
     with ProcessServer() as server:
         server.client().create_database(DB)
         writer = Writer(server, default_database=DB)
-        # A paced write (about 8 s if undisturbed) killed after 1 s.
-        killer = threading.Timer(1.0, server.proc.kill)
+        # A paced write (about 8 s if undisturbed) killed after 2 s (preparing the batches
+        # takes a few tenths of a second of those).
+        killer = threading.Timer(2.0, server.proc.kill)
         killer.start()
         began = time.monotonic()
         try:
@@ -114,3 +117,52 @@ def test_fake_server_busy_beyond_the_retries_counts_the_points_as_failed():
     assert result.rejected_by_reason == {SERVER_ERROR: 300}
     assert result.requests == 9 and result.retries == 6  # 3 batches x (1 + 2 retries)
     assert result.errors[0].status == 503 and result.errors[0].count == 3
+
+
+class SilentFake:
+    """A FAKE server: accepts TCP connections, reads, never answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.api = "v1"
+        self.held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.held.append(conn)
+
+    def client(self) -> InfluxClient:
+        return InfluxClient(self.url)
+
+    def __enter__(self) -> SilentFake:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def test_fake_server_that_never_answers_hits_the_request_timeout():
+    with SilentFake() as fake:
+        began = time.monotonic()
+        result = Writer(fake, default_database=DB).write(
+            lines(100), batch_size=100, retries=1, timeout=0.3, sample_resources=False)
+        took = time.monotonic() - began
+        accepted = len(fake.held)
+    assert_balanced(result)
+    assert result.points_failed == 100 and result.requests == 2 and accepted >= 1
+    assert "Timeout" in result.errors[0].message
+    assert took < 5  # two attempts cut at 0.3 s and one short backoff: bounded
+    assert all(250 < lat < 2000 for lat in result.latency_ms.samples)

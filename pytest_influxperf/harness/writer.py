@@ -311,7 +311,10 @@ class _Sender:
                 self.shared.transport_failures = 0
                 return
             kind = TRANSPORT if status is None else SERVER_ERROR
-            if status is None and self.alive is not None and not self.alive():
+            # A timeout means a slow server, not a dead one: only a refused or reset
+            # connection is worth asking whether the server still runs.
+            dead_suspect = status is None and not text.startswith(("ReadTimeout", "Timeout"))
+            if dead_suspect and self.alive is not None and not self.alive():
                 ledger.lost(kind, None, batch.points, f"server is not running: {text}")
                 self.shared.abort("the server stopped running during the write")
                 return
