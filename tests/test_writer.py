@@ -28,7 +28,7 @@ def test_every_point_is_accepted_and_read_back(influx_writer):
     result = influx_writer.write(lines(12_000), batch_size=5000, verify=True)
     assert_balanced(result)
     assert (result.points_sent, result.points_accepted, result.points_rejected) == (12_000, 12_000, 0)
-    assert result.verified_count == 12_000
+    assert result.verified_count == 12_000 and result.verified is True
     assert result.requests == result.batches == 3 and result.retries == 0
     assert result.latency_ms.count == 3 and result.latency_ms.p50 > 0
     assert result.errors == [] and result.aborted is None
@@ -209,3 +209,11 @@ def test_a_missing_database_is_the_same_error_from_worker_processes(influx_write
         influx_writer.write(lines(2000), database="no_such_db_here", batch_size=1000, workers=2,
                             processes=True)
     assert info.value.result.points_accepted == 0
+
+
+def test_read_back_tells_duplicates_from_stored_points(influx_writer):
+    """The same point twice is accepted twice and stored once: verify shows it."""
+    data = lines(100) + lines(100)[:30]
+    result = influx_writer.write(data, batch_size=50, verify=True)
+    assert result.points_accepted == 130 and result.verified_count == 100
+    assert result.verified is False and "read back 100 points, not 130" in result.summary()

@@ -104,6 +104,19 @@ class WriteResult:
         return sum(e.count for e in self.errors)
 
     @property
+    def verified(self) -> bool | None:
+        """Whether the read-back count equals ``points_accepted`` (``None``: not checked).
+
+        Fewer stored than accepted means the data held duplicates (same series and
+        timestamp), points the server dropped silently, or the one case counting cannot
+        see: a v1 batch with both unparseable lines and engine drops, where influxd names
+        only the drops (``dropped=N``) and the unparseable lines go uncounted.
+        """
+        if self.verified_count is None:
+            return None
+        return self.verified_count == self.points_accepted
+
+    @property
     def compression_ratio(self) -> float | None:
         return self.bytes_sent / self.bytes_on_wire if self.bytes_on_wire else None
 
@@ -116,6 +129,8 @@ class WriteResult:
                  f"{self.retries} retries; latency {self.latency_ms}"]
         if self.aborted:
             lines.append(f"aborted: {self.aborted}")
+        if self.verified is False:
+            lines.append(f"read back {self.verified_count} points, not {self.points_accepted}")
         lines.extend(f"  {e}" for e in self.errors)
         return "\n".join(lines)
 
