@@ -56,7 +56,9 @@ def _crc(*parts: bytes | memoryview) -> int:
 def load(path: Path) -> Entry | None:
     """The entry at ``path``, or ``None`` when it is missing, corrupt or from another version."""
     try:
-        raw = np.fromfile(path, dtype=np.uint8)
+        # Copy-on-write map: no copy of the file into memory; a later in-place edit
+        # (align_now rewrites timestamps) touches private pages, never the file.
+        raw = np.memmap(path, dtype=np.uint8, mode="c")
     except (FileNotFoundError, OSError, ValueError):
         return None
     if raw.shape[0] < _HEADER.size:
