@@ -516,7 +516,10 @@ class SeriesFactory:
 
     ``factory(shape, *, hosts=10, points=1000, seed=0, **params)``: ``shape`` is one of
     ``simple``, ``cpu-only``, ``devops``, ``iot``, ``custom``; ``points`` is the total number
-    of lines across hosts and measurements. Common params: ``start`` (ns, ISO text or an
+    of lines across hosts and measurements (``devops`` writes 9 per host per tick, ``iot`` 2
+    per truck per tick before its drops; a last tick may be cut short). ``hosts`` is the
+    number of hosts (``iot``: trucks; ``simple``: ``serverNN`` tag values; ``custom``: the
+    default ``host`` tag's cardinality). Common params: ``start`` (ns, ISO text or an
     aware datetime; default 2016-01-01T00:00:00Z as TSBS), ``interval_s`` (between ticks;
     ``simple``: between lines, default 0.001), ``precision`` (``ns``, ``us``, ``ms``, ``s``),
     ``align_now=True`` (the last point falls at now, rounded down to the interval, so
