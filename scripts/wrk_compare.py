@@ -85,12 +85,12 @@ def run_wrk(url: str, body_file: Path, connections: int, duration: int) -> float
 
 
 def run_writer(server: ProcessServer, body: bytes, points: int, connections: int,
-               duration: int, expected_rps: float) -> float:
+               duration: int, expected_rps: float, processes: bool = False) -> float:
     """Points per second the Writer reached over about ``duration`` seconds."""
     times = max(connections * 4, int(expected_rps * duration * 1.1))
     result = Writer(server, default_database=DATABASE).write(
         RepeatedBody(body, points, times), batch_size=points, workers=connections,
-        pooled=True, max_duration=duration, timeout=30)
+        pooled=True, max_duration=duration, timeout=30, processes=processes)
     if result.points_rejected or result.errors:
         raise SystemExit(f"the Writer saw errors, the comparison is void:\n{result.summary()}")
     # CPU of the sending threads only (preparation and sampling are outside the window).
@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=5000, help="points per request (5000)")
     parser.add_argument("--connections", type=int, default=2, help="connections = workers (2)")
     parser.add_argument("--duration", type=int, default=2, help="seconds per measurement (2)")
+    parser.add_argument("--processes", action="store_true",
+                        help="Writer workers are processes, not threads")
     parser.add_argument("--rounds", type=int, default=20, help="rounds, AB then BA (20)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -121,16 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         url = f"{server.url}/write?{urlencode({'db': DATABASE, 'precision': 'n'})}"
         print(f"influxd {server.version} at {server.url}; batch {args.batch_size} points "
               f"({len(body):,} bytes), {args.connections} connections, {args.duration}s x "
-              f"{args.rounds} rounds, AB/BA alternating", flush=True)
+              f"{args.rounds} rounds, AB/BA alternating"
+              f"{', Writer in processes' if args.processes else ''}", flush=True)
         for k in range(args.rounds):
             # AB, BA, AB...: a drift in the machine's load favours neither side.
             if k % 2 == 0:
                 rps = run_wrk(url, body_file, args.connections, args.duration)
                 pps = run_writer(server, body, args.batch_size, args.connections,
-                                 args.duration, rps)
+                                 args.duration, rps, args.processes)
             else:
                 pps = run_writer(server, body, args.batch_size, args.connections,
-                                 args.duration, wrk_pps[-1] / args.batch_size)
+                                 args.duration, wrk_pps[-1] / args.batch_size, args.processes)
                 rps = run_wrk(url, body_file, args.connections, args.duration)
             wrk_pps.append(rps * args.batch_size)
             writer_pps.append(pps)
