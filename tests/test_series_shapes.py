@@ -276,3 +276,12 @@ def test_batch_size_is_checked(make):
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="batch size"):
             list(series.batches(bad))
+
+
+@pytest.mark.parametrize("shape", ["cpu-only", "devops", "iot"])
+def test_thread_count_does_not_change_the_data(make, shape, monkeypatch):
+    from pytest_influxperf.series import threads
+
+    many = make(shape, hosts=4, points=20_000, seed=5).to_bytes()
+    monkeypatch.setattr(threads, "THREADS", 1)
+    assert make(shape, hosts=4, points=20_000, seed=5).to_bytes() == many

@@ -25,7 +25,7 @@ import numpy as np
 # Bump FORMAT_VERSION when the file layout changes and GENERATOR_VERSION when any shape
 # would generate different data for the same parameters.
 FORMAT_VERSION = 1
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MAGIC = b"IPXSERIE"
 _HEADER = struct.Struct("<8sIIQQQI")  # magic, format, generator, lines, payload bytes, meta bytes, crc
 

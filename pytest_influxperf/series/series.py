@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -27,6 +26,7 @@ from .lineprotocol import (
     format_tag,
 )
 from .render import Const, Fixed, Int, Segment, Table, Uuid, render_interleaved, render_ordered, uuid_text
+from .threads import ordered_map
 from .shapes import SHAPES, TSBS_START_NS, Columns, MeasurementColumns, make_rng
 
 if TYPE_CHECKING:
@@ -276,37 +276,14 @@ def render_columns(cols: Columns, precision: str) -> tuple[np.ndarray, np.ndarra
         chunks = ((render_ordered, cols.rows[s:s + CHUNK_LINES]) for s in range(0, cols.rows.shape[0], CHUNK_LINES))
         total_lines = cols.rows.shape[0]
     out = _Output(total_lines)
-    for data, lens in _in_threads(lambda job: job[0](layouts, job[1]), chunks):
+    # numpy releases the GIL in the heavy parts of rendering: chunks render in parallel.
+    for data, lens in ordered_map(lambda job: job[0](layouts, job[1]), chunks):
         out.add(data, lens)
     payload, ends = out.result()
     if ends.shape[0] > cols.n_lines:  # the last tick was cut short
         ends = ends[:cols.n_lines]
         payload = payload[:int(ends[-1])]
     return payload, ends
-
-
-RENDER_THREADS = min(4, os.cpu_count() or 1)
-
-
-def _in_threads(fn: Callable[[Any], Any], jobs: Iterator[Any]) -> Iterator[Any]:
-    """``map(fn, jobs)`` on a few threads, in order, with a bounded number in flight.
-
-    numpy releases the GIL in the heavy parts of rendering, so chunks render in parallel.
-    """
-    if RENDER_THREADS <= 1:
-        yield from map(fn, jobs)
-        return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="influxperf-render") as pool:
-        window: deque[Any] = deque()
-        for job in jobs:
-            window.append(pool.submit(fn, job))
-            if len(window) >= 2 * RENDER_THREADS:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
 
 
 class _Output:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EncodingError
+from .threads import ordered_map
 from .walks import clamped_walk, free_walk, monotonic_walk
 
 TSBS_START_NS = 1_451_606_400_000_000_000  # 2016-01-01T00:00:00Z, TSBS's default start
@@ -184,10 +185,24 @@ def _int_fields(names: list[str], states: np.ndarray) -> list[FieldColumn]:
             for j, n in enumerate(names)]
 
 
+WALK_SPLITS = 2  # fixed, so that the data never depends on the machine's core count
+
+
 def _cpu(rng: np.random.Generator, ticks: int, hosts: int) -> list[FieldColumn]:
-    k = len(CPU_FIELDS)
-    states = clamped_walk(_normals(rng, ticks, hosts * k, 0.0, 1.0), rng.random(hosts * k) * 100.0, 0.0, 100.0,
-                          dtype=np.float32)
+    """The ten usage fields; the walks are split in two independent streams, walked in parallel."""
+    paths = hosts * len(CPU_FIELDS)
+    starts = rng.random(paths) * 100.0
+    streams = rng.spawn(WALK_SPLITS)
+    cuts = np.linspace(0, paths, WALK_SPLITS + 1).astype(int)
+    states = np.empty((ticks, paths), dtype=np.float32)
+
+    def walk(i: int) -> None:
+        a, b = int(cuts[i]), int(cuts[i + 1])
+        if b > a:
+            clamped_walk(_normals(streams[i], ticks, b - a, 0.0, 1.0), starts[a:b], 0.0, 100.0,
+                         dtype=np.float32, out=states[:, a:b])
+
+    list(ordered_map(walk, range(WALK_SPLITS)))
     return _int_fields(CPU_FIELDS, states)
 
 

@@ -12,7 +12,8 @@ import numpy as np
 
 
 def clamped_walk(steps: np.ndarray, start: np.ndarray | float, lo: np.ndarray | float,
-                 hi: np.ndarray | float, block: int | None = None, dtype: type = np.float64) -> np.ndarray:
+                 hi: np.ndarray | float, block: int | None = None, dtype: type = np.float64,
+                 out: np.ndarray | None = None) -> np.ndarray:
     """States of ``x[t] = clip(x[t-1] + steps[t], lo, hi)`` for every column of ``steps``.
 
     Exact, without a Python loop per tick in the usual case. Ticks are taken in blocks.
@@ -28,7 +29,8 @@ def clamped_walk(steps: np.ndarray, start: np.ndarray | float, lo: np.ndarray | 
         block = int(np.clip(25_600 // max(paths, 1), 64, 2048))
     lo_a = np.broadcast_to(np.asarray(lo, dtype=dtype), (paths,))
     hi_a = np.broadcast_to(np.asarray(hi, dtype=dtype), (paths,))
-    out = np.empty((ticks, paths), dtype=dtype)
+    if out is None:
+        out = np.empty((ticks, paths), dtype=dtype)
     state = np.clip(np.broadcast_to(np.asarray(start, dtype=dtype), (paths,)), lo_a, hi_a)
     for b0 in range(0, ticks, block):
         b1 = min(ticks, b0 + block)
