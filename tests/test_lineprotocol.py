@@ -107,3 +107,28 @@ def test_any_encodable_point_parses_back_identically(point):
     for key, value in fields.items():
         assert type(got[2][key]) is type(value), key
         assert got[2][key] == value, key
+
+
+# -- cutting bodies into points (what the writer counts) -----------------------------
+from pytest_influxperf.series.lineprotocol import count_points, split_points  # noqa: E402
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    (b"m v=1 1\nm v=2 2\n", [b"m v=1 1", b"m v=2 2"]),
+    (b'm s="two\nlines" 1\nm v=2 2', [b'm s="two\nlines" 1', b"m v=2 2"]),
+    (b'm s="esc \\" quote\nstill" 1\n', [b'm s="esc \\" quote\nstill" 1']),
+    (b'm,t=a"b v=1 1\nm v=2 2\n', [b'm,t=a"b v=1 1', b"m v=2 2"]),  # a quote in a tag is literal
+    (b"# comment\n\n  \nm v=1 1\n", [b"m v=1 1"]),
+    (b'broken "line\nm v=1 1', [b'broken "line', b"m v=1 1"]),
+])
+def test_split_points_follows_the_servers_quoting(body, expected):
+    assert split_points(body) == expected
+    assert count_points(body) == len(expected)
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1),
+                min_size=1, max_size=20))
+def test_a_string_field_with_newlines_is_one_point(values):
+    body = "\n".join(encode_point("m", {}, {"s": v}, i) for i, v in enumerate(values)).encode()
+    assert count_points(body) == len(values)
+    assert [parse_line(p.decode())[2]["s"] for p in split_points(body)] == values

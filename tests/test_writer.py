@@ -217,3 +217,15 @@ def test_read_back_tells_duplicates_from_stored_points(influx_writer):
     result = influx_writer.write(data, batch_size=50, verify=True)
     assert result.points_accepted == 130 and result.verified_count == 100
     assert result.verified is False and "read back 100 points, not 130" in result.summary()
+
+
+def test_string_fields_with_newlines_count_as_one_point_each(influxdb, influx_database,
+                                                             influx_writer):
+    from pytest_influxperf.series.lineprotocol import encode_point
+
+    body = "\n".join(encode_point("m", {"h": "a"}, {"s": f"first\nsecond {i}"}, i + 1)
+                     for i in range(50))
+    result = influx_writer.write(body, batch_size=7)
+    assert result.points_sent == result.points_accepted == 50
+    rows = influxdb.client().query('SELECT count("s") FROM "m"', influx_database).rows
+    assert rows[0]["count"] == 50

@@ -35,6 +35,7 @@ from .accounting import (
     WriteErrorRecord,
     summarize_errors,
 )
+from ..series.lineprotocol import count_points, split_points
 from .latency import Latency
 from .retry import RetryPolicy
 from .sampler import ResourceSampler
@@ -148,7 +149,7 @@ def prepare_batches(data: Any, batch_size: int, *, gzip: bool = False,
                     gzip_level: int = 6) -> list[Batch]:
     """Cut a Series (anything with ``batches(size)``) or lines into request bodies."""
     if isinstance(data, (str, bytes)):
-        data = (data.encode() if isinstance(data, str) else data).splitlines()
+        data = split_points(data.encode() if isinstance(data, str) else data)
     if callable(getattr(data, "batches", None)):
         bodies: Iterable[bytes] = data.batches(batch_size)
     elif isinstance(data, Iterable):
@@ -158,7 +159,7 @@ def prepare_batches(data: Any, batch_size: int, *, gzip: bool = False,
                         f"{type(data).__name__}")
     out = []
     for body in bodies:
-        points = _count_points(body)
+        points = count_points(body)
         if points == 0:
             continue
         wire = gzip_module.compress(body, compresslevel=gzip_level) if gzip else body
@@ -181,11 +182,6 @@ def _as_bytes(line: str | bytes) -> bytes:
     if isinstance(line, str):
         return line.encode()
     raise TypeError(f"a line of line protocol must be str or bytes, not {type(line).__name__}")
-
-
-def _count_points(body: bytes) -> int:
-    """Lines the server will read as points: not blank, not a ``#`` comment."""
-    return sum(1 for line in body.split(b"\n") if line.strip() and not line.startswith(b"#"))
 
 
 # -- one sender per worker -----------------------------------------------------------

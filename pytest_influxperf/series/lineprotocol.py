@@ -222,3 +222,54 @@ def parse_line(line: str) -> tuple[str, dict[str, str], dict[str, FieldValue], i
             break
     ts = line[i:] if stop < len(line) else ""
     return measurement, tags, fields, int(ts) if ts else None
+
+
+# -- cutting a body into points, as the server does ---------------------------------
+# influxd's scanLine: after the first space (the fields), a double quote opens or closes a
+# string only in a value position (more '=' than ',' seen outside strings), an escaped
+# character is skipped, and a newline ends the point only outside a string. Only the
+# characters that matter are visited, so a body of 5,000 lines is cut in milliseconds.
+_TOKENS = re.compile(rb'\\.|[ =,"\n]', re.DOTALL)
+
+
+def split_points(body: bytes) -> list[bytes]:
+    """The points of a line-protocol body, one ``bytes`` each, blank and ``#`` lines left out.
+
+    A newline inside a quoted string field value does not end a point.
+    """
+    if b'"' not in body:  # fast path: every newline ends a point
+        return [line for line in body.split(b"\n") if _is_point(line)]
+    points: list[bytes] = []
+    start, fields, quoted, equals, commas = 0, False, False, 0, 0
+    for token in _TOKENS.finditer(body):
+        char = token.group()
+        if len(char) == 2:
+            continue
+        if char == b" ":
+            fields = True
+        elif fields and not quoted and char == b"=":
+            equals += 1
+        elif fields and not quoted and char == b",":
+            commas += 1
+        elif fields and char == b'"' and equals > commas:
+            quoted = not quoted
+        elif char == b"\n" and not quoted:
+            segment = body[start:token.start()]
+            if _is_point(segment):
+                points.append(segment)
+            start, fields, equals, commas = token.end(), False, 0, 0
+    if _is_point(body[start:]):
+        points.append(body[start:])
+    return points
+
+
+def _is_point(segment: bytes) -> bool:
+    stripped = segment.strip()
+    return bool(stripped) and not stripped.startswith(b"#")
+
+
+def count_points(body: bytes) -> int:
+    """How many points the server will read in ``body`` (see :func:`split_points`)."""
+    if b'"' not in body and b"#" not in body:
+        return sum(1 for line in body.split(b"\n") if line.strip())
+    return len(split_points(body))
