@@ -270,7 +270,7 @@ def test_pooled_noise_of_the_baseline_covers_metrics_with_one_round(tmp_path):
     single = BenchmarkRecord("t::single", "single")
     single.metrics["write points/s"] = metric([100.0])               # says nothing
     pooled = pooled_noise([noisy, single])
-    assert pooled == {"higher": pytest.approx(40 / 1.693 / 100)}
+    assert pooled == {("higher", "points/s"): pytest.approx(40 / 1.693 / 100)}
     save_baseline(tmp_path / "baselines", "unit", dict(SERVER, scale="smoke", seed=0),
                   [noisy, single])
     # 30 % below: beyond the floor, within 3 x the machine's pooled noise -> not a regression

@@ -5,10 +5,10 @@ differs from metric to metric and machine to machine. Here each metric's toleran
 larger of a floor (``--influx-tolerance``, the marker's ``tolerance=``, or the metric's
 own) and ``NOISE_FACTOR`` × the relative noise the *baseline* showed: the larger of its
 spread across rounds within a run and across the runs saved for the same build (a standard
-deviation over the median, see ``stats.relative_spread``); a metric measured once has no
-noise of its own and gets the baseline's pooled noise for its direction
-(:func:`pooled_noise`). A metric whose baseline scattered by 5 % therefore gets 15 %, a
-steady one gets the floor.
+deviation over the median, see ``stats.relative_spread``), shrunk towards the pooled noise
+of its family in the baseline as far as its own figure rests on few values
+(:func:`tolerance_for`). A metric whose baseline scattered by 5 % therefore gets about
+15 %, a steady one gets the floor.
 
 Within-run rounds miss what hurts most on a shared machine: the load of other jobs that
 changes from one run to the next. Saving the baseline two or three times from the same
@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from .records import BenchmarkRecord, Metric
-from .stats import median, relative_change
+from .stats import median, relative_change, relative_spread
 
 NOISE_FACTOR = 3.0
 
@@ -71,27 +71,47 @@ def metric_noise(metric: Metric) -> float:
     return max(metric.spread, metric.run_spread)
 
 
-def pooled_noise(benchmarks: Iterable[BenchmarkRecord]) -> dict[str, float]:
-    """The baseline's typical noise per direction: the median own noise of its metrics that
-    had two or more rounds or runs to show one.
+#: Weight (in degrees of freedom) of the baseline's pooled noise against a metric's own.
+POOL_WEIGHT = 4
 
-    Two or three values say little about one metric, but the load of a shared machine
-    moves all of a run's figures alike, so the whole baseline estimates it far better.
+
+def family(metric: Metric) -> tuple[str, str]:
+    """Metrics that share a direction and a unit share their kind of noise."""
+    return metric.direction, metric.unit
+
+
+def pooled_noise(benchmarks: Iterable[BenchmarkRecord]) -> dict[tuple[str, str], float]:
+    """The baseline's typical noise per metric family (:func:`family`): the median own
+    noise of the metrics that had two or more rounds or runs to show one.
+
+    Two or three values say little about one metric, but a shared machine moves all the
+    figures of a family alike, so the whole baseline estimates their noise far better.
     """
-    by_direction: dict[str, list[float]] = {}
+    by_family: dict[tuple[str, str], list[float]] = {}
     for record in benchmarks:
         for metric in record.metrics.values():
-            if len(metric.rounds) >= 2 or len(metric.runs) >= 2:
-                by_direction.setdefault(metric.direction, []).append(metric_noise(metric))
-    return {d: median(v) for d, v in by_direction.items()}
+            if _dof(metric) > 0:
+                by_family.setdefault(family(metric), []).append(metric_noise(metric))
+    return {f: median(values) for f, values in by_family.items()}
 
 
-def tolerance_for(baseline: Metric, floor: float, pooled: float = 0.0) -> float:
-    """The tolerance one metric gets: max(floor, NOISE_FACTOR × noise), where the noise is
-    the metric's own (rounds, runs) or, for a metric with one round of one run and so no
-    noise of its own to show, the baseline's pooled noise."""
-    own = len(baseline.rounds) >= 2 or len(baseline.runs) >= 2
-    return max(floor, NOISE_FACTOR * (metric_noise(baseline) if own else pooled))
+def _dof(metric: Metric) -> int:
+    return max(len(metric.rounds), len(metric.runs)) - 1
+
+
+def tolerance_for(baseline: Metric, floor: float, pooled: float | None = None) -> float:
+    """The tolerance one metric gets: max(floor, NOISE_FACTOR × noise).
+
+    The noise is the metric's own (rounds, runs), shrunk towards the pooled noise of its
+    family in proportion to how little it saw: own and pooled variances weighted by the
+    own degrees of freedom and :data:`POOL_WEIGHT`. A metric measured once gets the pooled
+    noise; one with many runs keeps nearly its own.
+    """
+    own, dof = metric_noise(baseline), _dof(baseline)
+    if pooled is None:
+        return max(floor, NOISE_FACTOR * own)
+    noise = math.sqrt((dof * own ** 2 + POOL_WEIGHT * pooled ** 2) / (dof + POOL_WEIGHT))
+    return max(floor, NOISE_FACTOR * noise)
 
 
 def is_worse(change: float, direction: str, tolerance: float) -> bool:
@@ -138,7 +158,7 @@ class MetricComparison:
 
 
 def compare_metric(current: Metric, baseline: Metric, floor: float,
-                   pooled: float = 0.0) -> MetricComparison:
+                   pooled: float | None = None) -> MetricComparison:
     """Judge one metric: ``pass``, ``regression`` or ``improvement``."""
     if current.tolerance is not None:
         floor = current.tolerance
@@ -154,7 +174,8 @@ def compare_metric(current: Metric, baseline: Metric, floor: float,
 
 
 def compare_records(current: BenchmarkRecord, baseline: BenchmarkRecord, floor: float,
-                    pooled: Mapping[str, float] | None = None) -> list[MetricComparison]:
+                    pooled: Mapping[tuple[str, str], float] | None = None,
+                    ) -> list[MetricComparison]:
     """Every metric of ``current`` against ``baseline``; new and missing ones are listed too.
 
     ``pooled`` is :func:`pooled_noise` of the whole baseline the entry belongs to.
@@ -171,7 +192,7 @@ def compare_records(current: BenchmarkRecord, baseline: BenchmarkRecord, floor: 
             out.append(MetricComparison(name, metric.unit, metric.direction, metric.value,
                                         base.value, status=NOT_JUDGED))
         else:
-            out.append(compare_metric(metric, base, floor, pooled.get(metric.direction, 0.0)))
+            out.append(compare_metric(metric, base, floor, pooled.get(family(base))))
     for name, base in sorted(baseline.metrics.items()):
         if name not in current.metrics:
             out.append(MetricComparison(name, base.unit, base.direction, None, base.value,
@@ -232,3 +253,64 @@ def outcome_from(comparisons: list[MetricComparison], tier: str) -> Outcome:
     judged = sum(c.status in (PASS, UNCONFIRMED) for c in comparisons)
     text = f"{judged} metric(s) within tolerance of the baseline on tier {tier}"
     return Outcome("pass", "; ".join([text, *notes]), comparisons, tier)
+
+
+# -- the throughput index: one figure for the whole run --------------------------------
+INDEX_NAME = "throughput index"
+_JUDGED = (PASS, REGRESSION, IMPROVEMENT, UNCONFIRMED)
+
+
+def is_throughput(name: str, unit: str, direction: str) -> bool:
+    """Rates where higher is better (points/s, queries/s) make up the throughput index."""
+    return direction == "higher" and unit.endswith("/s")
+
+
+def _geomean_change(ratios: list[float]) -> float:
+    return math.exp(sum(math.log(r) for r in ratios) / len(ratios)) - 1.0
+
+
+def saved_run_indices(benchmarks: Iterable[BenchmarkRecord]) -> list[float]:
+    """The index of each saved run against the baseline's values (empty: one run saved).
+
+    Runs are aligned from the most recent: every save appends one value to every metric.
+    """
+    series = [m for r in benchmarks for m in r.metrics.values()
+              if is_throughput(m.name, m.unit, m.direction) and len(m.runs) >= 2 and m.value > 0]
+    if not series:
+        return []
+    count = min(len(m.runs) for m in series)
+    return [_geomean_change([m.runs[-count + i] / m.value for m in series if m.runs[-count + i] > 0])
+            for i in range(count)]
+
+
+def judge_index(comparisons: Iterable[MetricComparison], benchmarks: Iterable[BenchmarkRecord],
+                floor: float, tier: str) -> Outcome | None:
+    """Judge the geometric mean change of every judged throughput metric of the run.
+
+    One metric's throughput swings with the machine's load; a change that slows the
+    server (half the CPU, a costlier write path) moves all of them, and their mean is far
+    steadier than any one. Its tolerance: max(floor, NOISE_FACTOR × the spread of the same
+    index over the baseline's saved runs, or the pooled throughput noise with one run).
+    """
+    benchmarks = list(benchmarks)
+    ratios = [c.current / c.baseline for c in comparisons
+              if c.status in _JUDGED and is_throughput(c.name, c.unit, c.direction)
+              and c.current and c.baseline]
+    if len(ratios) < 2:
+        return None
+    runs = saved_run_indices(benchmarks)
+    if len(runs) >= 2:
+        noise = relative_spread([1.0 + x for x in runs])
+    else:
+        noise = max((v for (d, u), v in pooled_noise(benchmarks).items()
+                     if is_throughput("", u, d)), default=0.0)
+    comparison = MetricComparison(INDEX_NAME, "", "higher", 1.0 + _geomean_change(ratios), 1.0,
+                                  _geomean_change(ratios), max(floor, NOISE_FACTOR * noise))
+    change, tolerance = comparison.change or 0.0, comparison.tolerance or 0.0
+    comparison.status = (REGRESSION if is_worse(change, "higher", tolerance) else
+                         IMPROVEMENT if is_better(change, "higher", tolerance) else PASS)
+    what = (f"{INDEX_NAME} (geometric mean of {len(ratios)} throughput metrics) is "
+            f"{format_percent(change)} {'below' if change < 0 else 'above'} the baseline on "
+            f"tier {tier} (tolerance {format_percent(tolerance)})")
+    kind = {REGRESSION: "regression", IMPROVEMENT: "improvement"}.get(comparison.status, "pass")
+    return Outcome(kind, what, [comparison], tier)

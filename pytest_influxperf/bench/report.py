@@ -57,10 +57,13 @@ def build_report(session: BenchSession) -> dict[str, Any]:
                      errors=list(result.record.errors))
         benchmarks[result.record.nodeid] = entry
     counts = Counter(r.outcome.kind for r in session.results)
+    run = session.run_outcome()
     return {"format": FORMAT, "tier": tier, "compare": session.settings.compare,
             "tolerance_floor": session.settings.tolerance,
             "environment": {k: env[k] for k in sorted(scrub(env))},
             "baseline": baseline_info, "benchmarks": benchmarks,
+            "run": None if run is None else {**run.to_dict(),
+                                             **run.comparisons[0].to_dict()},
             "summary": {k: counts[k] for k in KINDS if counts[k]},
             "notes": list(session.notes)}
 
@@ -149,6 +152,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     if messages:
         lines += ["", "### Findings", ""]
         lines += [f"- **{o['kind']}** `{_short(n)}`: {o['message']}" for n, o in messages]
+    run = report.get("run")
+    if run:
+        lines += ["", f"**Run: {_MD_MARK.get(run['kind'], run['kind'])}** - {run['message']}"]
     claims = [c for b in report["benchmarks"].values() for c in b.get("claims") or []]
     if claims:
         lines += ["", "### Guide claims", "", "| claim | measured | verdict |", "|---|---:|---|"]
@@ -193,5 +199,8 @@ def terminal_lines(report: Mapping[str, Any]) -> list[str]:
         for c in claims:
             lines.append(f"  {c['claim_id']}: measured {format_value(c['measured'])} - "
                          f"{c['verdict']}")
+    run = report.get("run")
+    if run:
+        lines.append(f"{_MARK.get(run['kind'], run['kind'])}: run: {run['message']}")
     lines += list(report.get("notes") or [])
     return lines

@@ -16,7 +16,7 @@ from typing import Any
 
 from .baseline import Baseline, environment_differences, load_baseline, save_baseline
 from .gate import (REGRESSION, UNCONFIRMED, MetricComparison, Outcome, compare_records,
-                   not_judged, outcome_from, pooled_noise)
+                   judge_index, not_judged, outcome_from, pooled_noise)
 from .records import BenchDataError, BenchmarkRecord
 from .recorder import BenchRecorder
 from .tiers import host_environment, resolve_tier, scrub
@@ -106,7 +106,8 @@ class BenchSession:
         self._tier: str | None = None
         self._baseline: Baseline | None = None
         self._baseline_loaded = False
-        self._pooled: dict[str, float] | None = None
+        self._pooled: dict[tuple[str, str], float] | None = None
+        self._run_outcome: Outcome | None = None
         self.results: list[TestResult] = []
         #: Lines for the summary about what ``finish_session`` did (baseline, reports).
         self.notes: list[str] = []
@@ -227,13 +228,13 @@ class BenchSession:
                                 "see BenchRecorder.measure)")
         return outcome
 
-    def _pooled_noise(self, baseline: Baseline) -> dict[str, float]:
+    def _pooled_noise(self, baseline: Baseline) -> dict[tuple[str, str], float]:
         if self._pooled is None:
             self._pooled = pooled_noise(baseline.benchmarks.values())
         return self._pooled
 
     def _confirm(self, recorder: BenchRecorder, entry: BenchmarkRecord, floor: float,
-                 pooled: dict[str, float],
+                 pooled: dict[tuple[str, str], float],
                  comparisons: list[MetricComparison]) -> Outcome | None:
         """Measure once more; a regression stands only if the re-measure regresses too."""
         if not recorder.can_remeasure:
@@ -258,10 +259,27 @@ class BenchSession:
         return None
 
     # -- end of run --------------------------------------------------------------------
+    def run_outcome(self) -> Outcome | None:
+        """The run-level verdict: the throughput index against the baseline (None when the
+        run judged fewer than two throughput metrics). The plugin fails the session on
+        a regression in ``--influx-compare fail`` mode."""
+        if self._run_outcome is None and self.results and not self.settings.save_baseline \
+                and self.settings.compare != "off":
+            try:
+                baseline = self.baseline()
+            except BenchDataError:
+                return None
+            if baseline is not None:
+                comparisons = [c for r in self.results for c in r.outcome.comparisons]
+                self._run_outcome = judge_index(comparisons, baseline.benchmarks.values(),
+                                                self.settings.tolerance, self.tier)
+        return self._run_outcome
+
     def finish_session(self) -> None:
-        """Save the baseline if asked, then write the reports and plots asked for."""
+        """Judge the run as a whole, save the baseline if asked, write reports and plots."""
         if not self.results:
             return
+        self.run_outcome()
         if self.settings.save_baseline:
             records = [r.record for r in self.results]
             try:
