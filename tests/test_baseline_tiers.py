@@ -8,8 +8,13 @@ import pytest
 
 from pytest_influxperf.bench.baseline import environment_differences, load_baseline
 from pytest_influxperf.bench.records import BenchDataError
-from pytest_influxperf.bench.tiers import (auto_tier_name, host_environment, parse_memory,
-                                           resolve_tier, tier_limits)
+from pytest_influxperf.bench.tiers import (
+    auto_tier_name,
+    host_environment,
+    parse_memory,
+    resolve_tier,
+    tier_limits,
+)
 
 ENV = {"provider": "process", "cpu_model": "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
        "cpu_count": 2, "memory_gib": 23, "limits_cpus": None, "limits_memory_bytes": None}

@@ -12,10 +12,15 @@ from pathlib import Path
 import pytest
 
 from pytest_influxperf.bench.baseline import save_baseline
-from pytest_influxperf.bench.gate import (NOISE_FACTOR, compare_metric, format_percent,
-                                         format_value, tolerance_for)
-from pytest_influxperf.bench.records import BenchDataError, BenchmarkRecord, Metric
+from pytest_influxperf.bench.gate import (
+    NOISE_FACTOR,
+    compare_metric,
+    format_percent,
+    format_value,
+    tolerance_for,
+)
 from pytest_influxperf.bench.recorder import BenchRecorder
+from pytest_influxperf.bench.records import BenchDataError, BenchmarkRecord, Metric
 from pytest_influxperf.bench.session import BenchSession, BenchSettings
 from pytest_influxperf.bench.stats import relative_spread
 
@@ -275,3 +280,49 @@ def test_pooled_noise_of_the_baseline_covers_metrics_with_one_round(tmp_path):
                   [noisy, single])
     # 30 % below: beyond the floor, within 3 x the machine's pooled noise -> not a regression
     assert run_bench(make_session(tmp_path), "t::single", 70.0).kind == "pass"
+
+
+def _saved(tmp_path, runs_by_metric):
+    """A baseline saved len(runs) times from one build: each save one value per metric."""
+    from pytest_influxperf.bench.baseline import load_baseline
+
+    env = dict(SERVER, scale="smoke", seed=0, git_commit="c1")
+    for i in range(len(next(iter(runs_by_metric.values())))):
+        records = []
+        for nodeid, runs in runs_by_metric.items():
+            record = BenchmarkRecord(nodeid, nodeid)
+            record.metrics["write points/s"] = metric([runs[i]])
+            records.append(record)
+        save_baseline(tmp_path / "baselines", "unit", env, records)
+    return load_baseline(tmp_path / "baselines", "unit")
+
+
+def test_throughput_index_fails_a_run_whose_rates_all_dropped(tmp_path):
+    from pytest_influxperf.bench.gate import judge_index
+
+    # Each metric swings +-15 % between saved runs, but the runs' mean moves ~2 %.
+    baseline = _saved(tmp_path, {"t::a": [100.0, 115.0, 85.0], "t::b": [100.0, 85.0, 115.0],
+                                 "t::c": [100.0, 100.0, 100.0]})
+    session = make_session(tmp_path)
+    for nodeid, value in (("t::a", 62.0), ("t::b", 64.0), ("t::c", 66.0)):
+        assert run_bench(session, nodeid, value).kind in ("pass", "regression")
+    run = session.run_outcome()
+    assert run is not None and run.kind == "regression"
+    assert run.message.startswith("throughput index (geometric mean of 3 throughput metrics) "
+                                  "is 36% below the baseline on tier unit (tolerance")
+    comparisons = [c for r in session.results for c in r.outcome.comparisons]
+    same = judge_index(comparisons, baseline.benchmarks.values(), 0.10, "unit")
+    assert same is not None and same.kind == "regression"
+
+
+def test_throughput_index_passes_noise_that_cancels_out(tmp_path):
+    _saved(tmp_path, {"t::a": [100.0, 115.0, 85.0], "t::b": [100.0, 85.0, 115.0]})
+    session = make_session(tmp_path)
+    run_bench(session, "t::a", 92.0)
+    run_bench(session, "t::b", 105.0)
+    run = session.run_outcome()
+    assert run is not None and run.kind == "pass"
+    lines: list[str] = []
+    session.terminal_summary(lines.append)
+    assert any(line.startswith("ok: run (reported, not gated): throughput index")
+               for line in lines)

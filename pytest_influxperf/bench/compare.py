@@ -23,6 +23,7 @@ from .baseline import FORMAT as BASELINE_FORMAT
 from .gate import REGRESSION, compare_records, format_percent, format_value, pooled_noise
 from .records import BenchDataError, BenchmarkRecord
 from .report import FORMAT as REPORT_FORMAT
+from .report import short_name
 
 
 @dataclasses.dataclass
@@ -106,7 +107,7 @@ def compare_sets(sets: Sequence[ResultSet], tolerance: float, out: TextIO) -> in
         names = sorted(set().union(*(s.benchmarks[nodeid].metrics for s in sets
                                      if nodeid in s.benchmarks)))
         for name in names:
-            row = [nodeid.rsplit("::", 1)[-1], name]
+            row = [short_name(nodeid), name]
             for s in sets:
                 metric = s.benchmarks.get(nodeid, BenchmarkRecord(nodeid, nodeid)).metrics.get(name)
                 cell = format_value(metric.value) if metric else "-"

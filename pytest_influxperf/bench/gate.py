@@ -140,7 +140,8 @@ class MetricComparison:
     remeasured_change: float | None = None
 
     def sentence(self, tier: str) -> str:
-        """E.g. ``write points/s 180,000 is 25% below baseline 240,000 on tier X (tolerance 12%)``."""
+        """The verdict as a sentence, e.g. ``write points/s 180,000 is 25% below baseline
+        240,000 on tier X (tolerance 12%)``."""
         if self.baseline is None or self.change is None:
             return f"{self.name} {with_unit(self.name, self.current, self.unit)} ({self.status})"
         way = "below" if self.change < 0 else "above"
@@ -200,7 +201,8 @@ def compare_records(current: BenchmarkRecord, baseline: BenchmarkRecord, floor: 
     return out
 
 
-def not_judged(current: BenchmarkRecord, baseline: BenchmarkRecord | None) -> list[MetricComparison]:
+def not_judged(current: BenchmarkRecord,
+               baseline: BenchmarkRecord | None) -> list[MetricComparison]:
     """The figures side by side, without a verdict (no baseline, environment mismatch)."""
     out = []
     for name, metric in sorted(current.metrics.items()):
@@ -279,13 +281,14 @@ def saved_run_indices(benchmarks: Iterable[BenchmarkRecord]) -> list[float]:
     if not series:
         return []
     count = min(len(m.runs) for m in series)
-    return [_geomean_change([m.runs[-count + i] / m.value for m in series if m.runs[-count + i] > 0])
+    return [_geomean_change([m.runs[i - count] / m.value for m in series if m.runs[i - count] > 0])
             for i in range(count)]
 
 
 def judge_index(comparisons: Iterable[MetricComparison], benchmarks: Iterable[BenchmarkRecord],
                 floor: float, tier: str) -> Outcome | None:
-    """Judge the geometric mean change of every judged throughput metric of the run.
+    """Judge the geometric mean change of every judged throughput metric of the run
+    (reported beside the per-test gate; see ``BenchSession.run_outcome``).
 
     One metric's throughput swings with the machine's load; a change that slows the
     server (half the CPU, a costlier write path) moves all of them, and their mean is far

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .report import short_name
+
 if TYPE_CHECKING:
     from .session import TestResult
 
@@ -56,8 +58,7 @@ def entries(results: Sequence[TestResult], tier: str) -> list[dict[str, Any]]:
                      "baseline": comparison.baseline if comparison else None,
                      "change": comparison.change if comparison else None,
                      "info": record.to_dict()["info"]}
-            test_name = record.nodeid.rsplit("::", 1)[-1]
-            out.append({"group": record.group, "name": f"{test_name}[{name}]",
+            out.append({"group": record.group, "name": f"{short_name(record.nodeid)}[{name}]",
                         "fullname": f"{record.nodeid}[{name}]", "params": None, "param": None,
                         "extra_info": {"influxperf": extra},
                         "options": {"source": "pytest-influxperf"},

@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .recorder import INFO_BATCH_SIZE, INFO_WORKERS
+from .report import short_name
 
 _STATUS_COLOUR = {"regression": "#c0392b", "improvement": "#27ae60", "unconfirmed": "#e67e22"}
-
-
-def _short(nodeid: str) -> str:
-    return nodeid.rsplit("::", 1)[-1][:48]
 
 
 def _rate_metric(bench: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -32,7 +29,7 @@ def _rate_metric(bench: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
 def _curves(report: Mapping[str, Any], key: str) -> dict[str, list[tuple[float, float]]]:
     """``{group: [(info[key], points/s), ...]}`` for benchmarks that recorded ``key``."""
     curves: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for nodeid, bench in report["benchmarks"].items():
+    for bench in report["benchmarks"].values():
         info = bench.get("info") or {}
         # The benchmark's own info wins; record_write also notes the harness's setting.
         x = info.get(key, info.get(f"write {key}"))
@@ -85,7 +82,7 @@ def _latency_chart(report: Mapping[str, Any]) -> Any | None:
         for name, metric in sorted((bench.get("metrics") or {}).items()):
             if metric.get("unit") == "ms" and " latency p" in name:
                 prefix, pct = name.rsplit(" latency ", 1)
-                label = f"{_short(nodeid)} {prefix}"
+                label = f"{short_name(nodeid)[:48]} {prefix}"
                 if not bars or bars[-1][0] != label:
                     bars.append((label, {}))
                 bars[-1][1][pct] = float(metric["value"])
@@ -113,7 +110,7 @@ def _baseline_chart(report: Mapping[str, Any]) -> Any | None:
     for nodeid, bench in report["benchmarks"].items():
         for c in bench.get("comparisons") or []:
             if c.get("change") is not None and c.get("baseline"):
-                items.append((f"{_short(nodeid)} {c['name']}", c))
+                items.append((f"{short_name(nodeid)[:48]} {c['name']}", c))
     if not items:
         return None
     fig = _figure(9.0, max(3.0, 0.3 * len(items) + 1.5))

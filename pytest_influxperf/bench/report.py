@@ -126,8 +126,9 @@ def _headline(report: Mapping[str, Any]) -> str:
             f"compare {report.get('compare')} | {summary}")
 
 
-def _short(nodeid: str) -> str:
-    return nodeid.rsplit("::", 1)[-1] if "::" in nodeid else nodeid
+def short_name(nodeid: str) -> str:
+    """``suites/test_x.py::test_batch[100]`` -> ``test_batch[100]``."""
+    return nodeid.rsplit("::", 1)[-1]
 
 
 def to_markdown(report: Mapping[str, Any]) -> str:
@@ -143,7 +144,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         mark = _MD_MARK.get(row["outcome"], row["outcome"])
         if row["status"] in ("regression", "improvement", "unconfirmed"):
             mark = f"{mark} ({row['status']})" if row["status"] != row["outcome"] else mark
-        lines.append(f"| `{_short(row['benchmark'])}` | {row['metric']} | "
+        lines.append(f"| `{short_name(row['benchmark'])}` | {row['metric']} | "
                      f"{format_value(row['baseline'])} | {format_value(row['current'])} | "
                      f"{format_percent(row['change'], signed=True)} | "
                      f"{format_percent(row['tolerance'])} | {mark} |")
@@ -151,10 +152,11 @@ def to_markdown(report: Mapping[str, Any]) -> str:
                 if b.get("outcome", {}).get("kind") not in ("pass", None)]
     if messages:
         lines += ["", "### Findings", ""]
-        lines += [f"- **{o['kind']}** `{_short(n)}`: {o['message']}" for n, o in messages]
+        lines += [f"- **{o['kind']}** `{short_name(n)}`: {o['message']}" for n, o in messages]
     run = report.get("run")
     if run:
-        lines += ["", f"**Run: {_MD_MARK.get(run['kind'], run['kind'])}** - {run['message']}"]
+        lines += ["", f"**Run (reported, not gated): {_MD_MARK.get(run['kind'], run['kind'])}**"
+                      f" - {run['message']}"]
     claims = [c for b in report["benchmarks"].values() for c in b.get("claims") or []]
     if claims:
         lines += ["", "### Guide claims", "", "| claim | measured | verdict |", "|---|---:|---|"]
@@ -174,7 +176,7 @@ def terminal_lines(report: Mapping[str, Any]) -> list[str]:
     table = [("benchmark", "metric", "baseline", "current", "change", "tol", "status")]
     for row in rows(report):
         status = row["status"] if row["status"] not in ("", "not judged") else row["outcome"]
-        table.append((_short(row["benchmark"])[:48], row["metric"][:28],
+        table.append((short_name(row["benchmark"])[:48], row["metric"][:28],
                       format_value(row["baseline"]), format_value(row["current"]),
                       format_percent(row["change"], signed=True),
                       format_percent(row["tolerance"]), _MARK.get(status, status)))
@@ -189,7 +191,8 @@ def terminal_lines(report: Mapping[str, Any]) -> list[str]:
         outcome = bench.get("outcome") or {}
         unconfirmed = any(c["status"] == "unconfirmed" for c in bench.get("comparisons") or [])
         if outcome.get("kind") not in ("pass", None) or unconfirmed:
-            findings.setdefault((outcome["kind"], outcome["message"]), []).append(_short(nodeid))
+            key = (outcome["kind"], outcome["message"])
+            findings.setdefault(key, []).append(short_name(nodeid))
     for (kind, message), names in findings.items():
         who = names[0] if len(names) == 1 else f"{len(names)} benchmarks ({', '.join(names)})"
         lines.append(f"{_MARK.get(kind, kind)}: {who}: {message}")
@@ -201,6 +204,7 @@ def terminal_lines(report: Mapping[str, Any]) -> list[str]:
                          f"{c['verdict']}")
     run = report.get("run")
     if run:
-        lines.append(f"{_MARK.get(run['kind'], run['kind'])}: run: {run['message']}")
+        lines.append(f"{_MARK.get(run['kind'], run['kind'])}: run (reported, not gated): "
+                     f"{run['message']}")
     lines += list(report.get("notes") or [])
     return lines

@@ -15,10 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from .baseline import Baseline, environment_differences, load_baseline, save_baseline
-from .gate import (REGRESSION, UNCONFIRMED, MetricComparison, Outcome, compare_records,
-                   judge_index, not_judged, outcome_from, pooled_noise)
-from .records import BenchDataError, BenchmarkRecord
+from .gate import (
+    REGRESSION,
+    UNCONFIRMED,
+    MetricComparison,
+    Outcome,
+    compare_records,
+    judge_index,
+    not_judged,
+    outcome_from,
+    pooled_noise,
+)
 from .recorder import BenchRecorder
+from .records import BenchDataError, BenchmarkRecord
 from .tiers import host_environment, resolve_tier, scrub
 
 COMPARE_MODES = ("off", "warn", "fail")
@@ -260,9 +269,9 @@ class BenchSession:
 
     # -- end of run --------------------------------------------------------------------
     def run_outcome(self) -> Outcome | None:
-        """The run-level verdict: the throughput index against the baseline (None when the
-        run judged fewer than two throughput metrics). The plugin fails the session on
-        a regression in ``--influx-compare fail`` mode."""
+        """The run-level figure: the throughput index against the baseline (None when the
+        run judged fewer than two throughput metrics). It is reported, never failed on:
+        the gate fails only what it re-measured, and a whole run is not re-measured."""
         if self._run_outcome is None and self.results and not self.settings.save_baseline \
                 and self.settings.compare != "off":
             try:

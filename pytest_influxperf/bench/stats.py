@@ -58,4 +58,4 @@ def round_sig(value: float, digits: int = 6) -> float:
     """``value`` rounded to ``digits`` significant digits, so stored files diff cleanly."""
     if value == 0 or not math.isfinite(value):
         return value
-    return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))

@@ -59,9 +59,9 @@ def _git_commit(cwd: Path | None = None) -> str | None:
 
 def host_environment(cwd: Path | None = None) -> dict[str, Any]:
     """Facts about this machine and run that a baseline records (no secrets)."""
-    from .. import __version__
-
     import psutil
+
+    from .. import __version__
 
     total = psutil.virtual_memory().total
     return {
