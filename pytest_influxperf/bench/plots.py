@@ -27,16 +27,18 @@ def _rate_metric(bench: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
 
 
 def _curves(report: Mapping[str, Any], key: str) -> dict[str, list[tuple[float, float]]]:
-    """``{group: [(info[key], points/s), ...]}`` for benchmarks that recorded ``key``."""
+    """``{test function: [(info[key], points/s), ...]}`` for the parametrized benchmarks
+    that recorded ``key``; a curve needs two or more distinct x values."""
     curves: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for bench in report["benchmarks"].values():
-        info = bench.get("info") or {}
-        # The benchmark's own info wins; record_write also notes the harness's setting.
-        x = info.get(key, info.get(f"write {key}"))
+    for nodeid, bench in report["benchmarks"].items():
+        x = (bench.get("info") or {}).get(key)
         rate = _rate_metric(bench)
-        if isinstance(x, (int, float)) and rate is not None:
-            curves[bench.get("group") or rate[0]].append((float(x), float(rate[1]["value"])))
-    return {g: sorted(points) for g, points in curves.items()}
+        if isinstance(x, (int, float)) and not isinstance(x, bool) and rate is not None:
+            # One curve per test function: test_batch_size[100], [500], ... share one.
+            function = short_name(nodeid).split("[", 1)[0]
+            curves[function].append((float(x), float(rate[1]["value"])))
+    return {f: sorted(points) for f, points in curves.items()
+            if len({x for x, _ in points}) >= 2}
 
 
 def _figure(width: float = 8.0, height: float = 4.5) -> Any:
@@ -69,7 +71,8 @@ def _curve_chart(curves: dict[str, list[tuple[float, float]]], title: str, xlabe
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     ax.set_ylabel("points/s (median of rounds)")
-    ax.set_ylim(bottom=0)
+    top = max(y for points in curves.values() for _, y in points)
+    ax.set_ylim(0, top * 1.12)  # room for the value labels above the highest point
     ax.set_title(f"{title} - tier {tier}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)

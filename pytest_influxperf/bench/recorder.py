@@ -38,10 +38,10 @@ again, so pass the measuring code as a zero-argument callable:
 During a re-measure the calls ``fn`` makes are recorded into a fresh record, compared on
 their own; a benchmark that registered nothing fails without confirmation and says so.
 
-Conventions read by the reports and plots: ``info("batch_size", n)`` (batch-size curve),
-``info("workers", n)`` (writer scaling); ``record_write`` also notes the WriteResult's
-own ``batch_size`` and ``workers`` as ``"write batch_size"``/``"write workers"``, which
-the charts use when the benchmark gave none.
+Conventions read by the charts: ``info("batch_size", n)`` (batch-size curve) and
+``info("workers", n)`` (writer scaling), one curve per parametrized test function.
+``record_write`` also notes the WriteResult's ``batch_size`` and ``workers`` as
+``"write batch_size"``/``"write workers"`` (context only: every write has them).
 """
 
 from __future__ import annotations
