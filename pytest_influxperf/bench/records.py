@@ -31,6 +31,13 @@ def check_direction(direction: str, *, name: str) -> str:
     return direction
 
 
+def check_tolerance(value: object, *, what: str) -> float:
+    """Return a tolerance given as a fraction (0.10 for 10 %), or raise saying so."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 10:
+        raise BenchDataError(f"{what} is a fraction such as 0.10 (10 %), not {value!r}")
+    return float(value)
+
+
 def _finite(value: object, *, what: str) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -60,9 +67,9 @@ class Metric:
         self.value = _finite(self.value, what=f"metric {self.name!r} value")
         self.rounds = [_finite(r, what=f"metric {self.name!r} round") for r in self.rounds]
         self.runs = [_finite(r, what=f"metric {self.name!r} run") for r in self.runs]
-        if self.tolerance is not None and not 0 <= self.tolerance < 10:
-            raise BenchDataError(f"metric {self.name!r}: tolerance is a fraction "
-                                 f"(0.10 for 10 %), not {self.tolerance!r}")
+        if self.tolerance is not None:
+            self.tolerance = check_tolerance(self.tolerance,
+                                             what=f"metric {self.name!r}: tolerance")
 
     @property
     def spread(self) -> float:

@@ -27,7 +27,7 @@ from .gate import (
     pooled_noise,
 )
 from .recorder import BenchRecorder
-from .records import BenchDataError, BenchmarkRecord
+from .records import BenchDataError, BenchmarkRecord, check_tolerance
 from .tiers import host_environment, resolve_tier, scrub
 
 COMPARE_MODES = ("off", "warn", "fail")
@@ -54,9 +54,7 @@ class BenchSettings:
         if self.compare not in COMPARE_MODES:
             raise BenchDataError(f"--influx-compare must be one of {', '.join(COMPARE_MODES)}, "
                                  f"not {self.compare!r}")
-        if not (isinstance(self.tolerance, (int, float)) and 0 <= self.tolerance < 10):
-            raise BenchDataError(f"--influx-tolerance is a fraction such as 0.10 (10 %), "
-                                 f"not {self.tolerance!r}")
+        self.tolerance = check_tolerance(self.tolerance, what="--influx-tolerance")
         for path in self.reports:
             if path.suffix.lower() not in (".json", ".md", ".csv"):
                 raise BenchDataError(f"--influx-report {path}: the extension picks the format; "
@@ -154,10 +152,8 @@ class BenchSession:
                      marker_kwargs: Mapping[str, Any]) -> BenchRecorder:
         """A recorder for one benchmark; ``marker_kwargs`` may set ``tolerance``."""
         tolerance = marker_kwargs.get("tolerance")
-        if tolerance is not None and not (isinstance(tolerance, (int, float))
-                                          and 0 <= tolerance < 10):
-            raise BenchDataError(f"{nodeid}: influx_bench(tolerance=...) is a fraction such "
-                                 f"as 0.15, not {tolerance!r}")
+        if tolerance is not None:
+            tolerance = check_tolerance(tolerance, what=f"{nodeid}: influx_bench(tolerance=...)")
         recorder = BenchRecorder(nodeid, name, group, tolerance=tolerance, checker=self._check)
         for key, value in sorted(marker_kwargs.items()):
             if key not in ("group", "tolerance"):
