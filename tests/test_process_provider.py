@@ -23,6 +23,7 @@ from pytest_influxperf.servers.process import (
     render_config,
     sweep_orphans,
 )
+from pytest_influxperf.servers.cgroups import cgroups_writable
 from pytest_influxperf.servers.url import UrlServer
 
 pytestmark = pytest.mark.usefixtures("no_leftovers")
@@ -101,11 +102,32 @@ def test_server_killed_mid_test_is_reported_within_a_bound():
             server.check_alive()
 
 
-def test_cpu_limit_pins_to_whole_cores():
+@pytest.mark.skipif(not cgroups_writable(), reason="cgroups are not writable here (not root)")
+def test_limits_are_a_cgroup_quota_and_memory_cap_like_docker_cpus():
+    with ProcessServer(limits=ResourceLimits(cpus=0.5, memory_bytes=512 * 2**20)) as server:
+        folders = list(server._cgroup.folders)
+        assert folders, server.limits_applied
+        for folder in folders:
+            assert str(server.proc.pid) in (folder / "cgroup.procs").read_text().split()
+        quota = next((f for f in folders if (f / "cpu.cfs_quota_us").exists()), None)
+        if quota is not None:  # cgroup v1
+            assert (quota / "cpu.cfs_quota_us").read_text().strip() == "50000"
+        assert server.limits_applied == ["cpu quota 0.5", "memory 512 MiB"]
+        assert server.environment()["limits_applied"] == "cpu quota 0.5, memory 512 MiB"
+        server.client().create_database("capped")  # still a working server
+    assert not any(folder.exists() for folder in folders)
+
+
+def test_without_cgroups_cpu_limit_pins_to_whole_cores(monkeypatch):
     import psutil
 
-    with ProcessServer(limits=ResourceLimits(cpus=1)) as server:
+    from pytest_influxperf.servers import process
+
+    monkeypatch.setattr(process, "cgroups_writable", lambda: False)
+    with ProcessServer(limits=ResourceLimits(cpus=0.5, memory_bytes=2**30)) as server:
         assert len(psutil.Process(server.proc.pid).cpu_affinity()) == 1
+        assert server.limits_applied == ["pinned to 1 core(s)",
+                                         "memory not capped (no writable cgroup)"]
 
 
 def test_wrong_credentials_give_a_clear_401_without_the_secret():

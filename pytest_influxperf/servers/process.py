@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ServerStartError, ServerUnavailable, register_secret
 from .base import ResourceLimits, Server, ServerResources
+from .cgroups import CgroupLimit, cgroups_writable
 from .disk import bytes_on_disk
 from .readiness import wait_until_ready
 
@@ -150,6 +151,8 @@ class ProcessServer(Server):
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_in_s: float | None = None
         self._log_file: object | None = None
+        self._cgroup: CgroupLimit | None = None
+        self.limits_applied: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> Self:
@@ -176,7 +179,7 @@ class ProcessServer(Server):
                                          stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         except OSError as exc:
             raise ServerStartError(f"could not run {path}: {exc}") from None
-        self._apply_cpu_limit()
+        self._apply_limits()
         self.api, self.version = wait_until_ready(self, self.startup_timeout)
         self.started_in_s = time.monotonic() - began
         return self
@@ -205,22 +208,39 @@ class ProcessServer(Server):
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
         _LIVE.discard(self)
 
-    def _apply_cpu_limit(self) -> None:
-        """Pin influxd to whole cores: the closest a process gets to a CPU quota here."""
-        if self.limits.cpus is None or self.proc is None:
+    def _apply_limits(self) -> None:
+        """Cap influxd as ``docker --cpus/--memory`` would: a cgroup CFS quota and memory
+        limit where cgroups are writable (root), else pin it to whole cores and say that
+        memory is not capped."""
+        if self.proc is None or (self.limits.cpus is None and self.limits.memory_bytes is None):
             return
-        import math
+        if cgroups_writable():
+            self._cgroup = CgroupLimit(f"influxperf-{os.getpid()}-{self.proc.pid}")
+            try:
+                self.limits_applied = self._cgroup.apply(
+                    self.proc.pid, cpus=self.limits.cpus, memory_bytes=self.limits.memory_bytes)
+                return
+            except OSError as exc:
+                self.limits_applied = [f"cgroup refused ({exc.strerror})"]
+        if self.limits.cpus is not None:
+            import math
 
-        import psutil
+            import psutil
 
-        cores = sorted(os.sched_getaffinity(0))
-        want = max(1, min(len(cores), math.ceil(self.limits.cpus)))
-        psutil.Process(self.proc.pid).cpu_affinity(cores[:want])
+            cores = sorted(os.sched_getaffinity(0))
+            want = max(1, min(len(cores), math.ceil(self.limits.cpus)))
+            psutil.Process(self.proc.pid).cpu_affinity(cores[:want])
+            self.limits_applied.append(f"pinned to {want} core(s)")
+        if self.limits.memory_bytes is not None:
+            self.limits_applied.append("memory not capped (no writable cgroup)")
 
     # -- health and figures ----------------------------------------------------------
     def is_running(self) -> bool:
@@ -254,7 +274,8 @@ class ProcessServer(Server):
         return sum(bytes_on_disk(f) for f in folders)
 
     def environment(self) -> dict[str, object]:
-        return {**super().environment(), "binary": self.binary}
+        return {**super().environment(), "binary": self.binary,
+                "limits_applied": ", ".join(self.limits_applied) or None}
 
 
 @atexit.register
