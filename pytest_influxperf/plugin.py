@@ -212,6 +212,10 @@ class BenchHooks:
         bench = self.config.stash[bench_session_key]
         if bench is not None:
             bench.finish_session()
+            run = bench.run_outcome()  # the throughput index of the whole run
+            if run is not None and run.kind == "regression" \
+                    and option(self.config, "influx_compare") == "fail":
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class BenchmarkJsonHooks:

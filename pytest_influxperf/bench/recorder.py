@@ -7,7 +7,7 @@ Example::
 
     @pytest.mark.influx_bench(group="write-batch", tolerance=0.15)
     def test_batch_size(influx_bench, influx_writer, influx_series):
-        series = influx_series("cpu", hosts=10, points=20_000, seed=1)
+        series = influx_series("cpu-only", hosts=10, points=20_000, seed=1)
 
         def measure():
             for _ in range(5):                      # rounds: the gate reads their noise

@@ -155,7 +155,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         lines += [f"- **{o['kind']}** `{short_name(n)}`: {o['message']}" for n, o in messages]
     run = report.get("run")
     if run:
-        lines += ["", f"**Run (reported, not gated): {_MD_MARK.get(run['kind'], run['kind'])}**"
+        lines += ["", f"**Run: {_MD_MARK.get(run['kind'], run['kind'])}**"
                       f" - {run['message']}"]
     claims = [c for b in report["benchmarks"].values() for c in b.get("claims") or []]
     if claims:
@@ -204,7 +204,7 @@ def terminal_lines(report: Mapping[str, Any]) -> list[str]:
                          f"{c['verdict']}")
     run = report.get("run")
     if run:
-        lines.append(f"{_MARK.get(run['kind'], run['kind'])}: run (reported, not gated): "
+        lines.append(f"{_MARK.get(run['kind'], run['kind'])}: run: "
                      f"{run['message']}")
     lines += list(report.get("notes") or [])
     return lines
