@@ -53,9 +53,15 @@ def summarize(report: Path) -> str:
                                  f"{comp['change'] * 100:+.0f}% "
                                  f"(tol {comp['tolerance'] * 100:.0f}%)"
                                  + (" [throughput]" if is_tp else ""))
-    failed = any(b["outcome"]["kind"] == "regression" for b in data["benchmarks"].values())
-    head = (f"gate {'FAIL' if failed else 'pass'}; {len(regressed)} confirmed regression(s), "
-            f"{throughput} on throughput; outcomes {data['summary']}")
+    run = data.get("run") or {}
+    if run.get("kind") == "regression":
+        regressed.insert(0, f"run: {run['message']} [throughput]")
+    failed = run.get("kind") == "regression" or any(
+        b["outcome"]["kind"] == "regression" for b in data["benchmarks"].values())
+    index = (f"throughput index {run['change'] * 100:+.0f}% (tol {run['tolerance'] * 100:.0f}%)"
+             if run else "no throughput index")
+    head = (f"gate {'FAIL' if failed else 'pass'}; {index}; {len(regressed)} confirmed "
+            f"regression(s), {throughput} on a throughput metric; outcomes {data['summary']}")
     return "\n".join([head, *(f"      {r}" for r in regressed[:8])])
 
 
