@@ -33,8 +33,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-if ! "$PY" -c "import pytest_influxperf, hypothesis, influxdb, testcontainers, xdist" 2>/dev/null \
-    || ! command -v influxperf >/dev/null 2>&1; then
+# Installed, and from this checkout? (An install from another clone would run its code.)
+installed_from=$(cd / && "$PY" -c "import pytest_influxperf, hypothesis, influxdb, testcontainers, xdist
+import pathlib; print(pathlib.Path(pytest_influxperf.__file__).resolve().parent.parent)" 2>/dev/null || true)
+if [ "$installed_from" != "$(pwd -P)" ] || ! command -v influxperf >/dev/null 2>&1; then
     echo "setup: installing the Python package and its test dependencies (pip)"
     "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
 fi
