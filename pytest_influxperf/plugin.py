@@ -242,10 +242,12 @@ class BenchmarkJsonHooks:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         # pytest-benchmark writes no file when none of *its* benchmarks ran; write it the
         # way it would (its own hooks, its own writer) so --benchmark-json still has ours.
+        # (Its `json` attribute is an open file up to 5.2 and a path from 5.3 on: only its
+        # truthiness and its own save_json are relied on.)
         bs = getattr(self.config, "_benchmarksession", None)  # its only handle on the run
-        handle = getattr(bs, "json", None)
         bench = self.config.stash[bench_session_key]
-        if handle is None or handle.closed or bench is None or not bench.results:
+        if not getattr(bs, "json", None) or getattr(bs, "benchmarks", None) \
+                or bench is None or not bench.results:
             return
         hook = self.config.hook
         commit_info = hook.pytest_benchmark_generate_commit_info(config=self.config)

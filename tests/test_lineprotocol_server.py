@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from pytest_influxperf.errors import EncodingError
 from pytest_influxperf.series.lineprotocol import encode_point
@@ -52,36 +53,39 @@ def v1(influxdb, influx_database):
     session.close()
 
 
-def _quote(name: str) -> str:
-    """An InfluxQL double-quoted identifier (backslash and double quote escaped)."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _read(client, measurement: str, prefix: str) -> tuple[dict, dict]:
+    """The single row stored under ``measurement`` and its field types.
 
-
-def _read(client, measurement: str) -> tuple[dict, dict]:
-    """The single row stored under ``measurement`` and its field types."""
-    series = client.query(f"SELECT * FROM {_quote(measurement)}", epoch="ns").raw.get("series", [])
+    The measurement is named by a regex on its unique ``prefix`` (``p12_``), not by a quoted
+    identifier: the server stores any name line protocol carries, but InfluxQL's quoted
+    identifiers cannot spell some of them (a carriage return, found by Hypothesis).
+    """
+    source = f"/^{prefix}/"
+    series = client.query(f"SELECT * FROM {source}", epoch="ns").raw.get("series", [])
     assert [s["name"] for s in series] == [measurement]
     assert len(series[0]["values"]) == 1
     row = dict(zip(series[0]["columns"], series[0]["values"][0]))
-    keys = client.query(f"SHOW FIELD KEYS FROM {_quote(measurement)}").raw["series"][0]["values"]
+    keys = client.query(f"SHOW FIELD KEYS FROM {source}").raw["series"][0]["values"]
     return row, dict(keys)
 
 
 _counter = itertools.count()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=int(os.environ.get("INFLUXPERF_HYPOTHESIS_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(point=points(min_ts=T0, max_ts=T0 + WEEK))
+@example(point=("\r", {}, {"0": 0.0}, T0))  # InfluxQL cannot quote this name; a regex can
 def test_any_point_round_trips_through_the_server(v1, point):
     client, write = v1
     measurement, tags, fields, ts = point
-    measurement = f"p{next(_counter)}_{measurement}"
+    prefix = f"p{next(_counter)}_"
+    measurement = prefix + measurement
     line = encode_point(measurement, tags, fields, ts)
     response = write(line.encode())
     assert response.status_code == 204, (line, response.text)
 
-    row, types = _read(client, measurement)
+    row, types = _read(client, measurement, prefix)
     assert row.pop("time") == ts
     for key, value in tags.items():
         assert row.pop(key) == value, f"tag {key!r}"
