@@ -32,6 +32,21 @@ def influxd_folders(owner: int | None = None) -> set[Path]:
     return found
 
 
+@pytest.fixture(scope="module")
+def engine():
+    """A docker SDK client for the local engine; skips when no engine answers (CI has one)."""
+    from pytest_influxperf.servers.docker import docker_available
+
+    ok, reason = docker_available()
+    if not ok:
+        pytest.skip(f"no Docker engine: {reason}")
+    import docker
+
+    client = docker.from_env(timeout=120)
+    yield client
+    client.close()
+
+
 @pytest.fixture
 def no_leftovers():
     """Asserts a test leaves no influxd child process and no server folder behind."""

@@ -39,19 +39,6 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def engine():
-    """A docker SDK client; skips the module when no engine answers."""
-    ok, reason = docker_available()
-    if not ok:
-        pytest.skip(f"no Docker engine: {reason}")
-    import docker
-
-    client = docker.from_env(timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
 def local_image(engine) -> str:
     """The image made from the installed influxd (built if missing)."""
     from pytest_influxperf.servers.image import build_local_image

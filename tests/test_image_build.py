@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from pytest_influxperf.servers.docker import LOCAL_IMAGE_REPO, DockerServer, docker_available
+from pytest_influxperf.servers.docker import LOCAL_IMAGE_REPO, DockerServer
 from pytest_influxperf.servers.image import (
     CONFIG_PATH,
     SHA_LABEL,
@@ -143,18 +143,6 @@ def test_cli_engine_absent_says_what_to_do(capsys, monkeypatch, tmp_path):
 
 
 # -- against the engine --------------------------------------------------------------
-@pytest.fixture
-def engine():
-    ok, reason = docker_available()
-    if not ok:
-        pytest.skip(f"no Docker engine: {reason}")
-    import docker
-
-    client = docker.from_env(timeout=120)
-    yield client
-    client.close()
-
-
 @pytest.fixture
 def scratch_tag(engine):
     """A tag no one else uses; the image is removed after the test."""
