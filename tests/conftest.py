@@ -55,11 +55,3 @@ def no_leftovers():
     assert influxd_children() == []
     assert influxd_folders() - before == set()
 
-
-# Hypothesis explores new examples on every local run; CI (CI=true) replays a fixed set so
-# that a landing is never decided by which random examples came up that day.
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
-
-_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    _hypothesis_settings.load_profile("ci")

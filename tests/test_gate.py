@@ -263,8 +263,11 @@ def test_claims_are_judged_by_the_registry_or_shown_raw(tmp_path):
     assert [c.claim_id for c in session.claim_failures()] == ["8.3/window-1h-rows"]
     lines: list[str] = []
     session.terminal_summary(lines.append)
-    assert "guide claims:" in lines
-    assert any(line.startswith("  no/such-claim: measured 7.5") for line in lines)
+    assert any(line.startswith("guide claims (claimed against measured") for line in lines)
+    table = {line.split()[0]: line for line in lines if line.startswith("  ")}
+    assert "contradicted" in table["8.3/window-1h-rows"]
+    assert "rows of a 1h window over 4 days" in table["8.3/window-1h-rows"]
+    assert "unknown claim" in table["no/such-claim"] and "7.5" in table["no/such-claim"]
 
 
 def test_pooled_noise_of_the_baseline_covers_metrics_with_one_round(tmp_path):

@@ -68,6 +68,17 @@ def build_report(session: BenchSession) -> dict[str, Any]:
             "notes": list(session.notes)}
 
 
+def _claims_table(claims: list[dict[str, Any]]) -> list[str]:
+    """The claims as a table with their detail (which side, which data), or as the verdict
+    sentences when the claims registry cannot be loaded."""
+    try:
+        from .claims import format_table
+    except ImportError:
+        return [f"{c['claim_id']}: measured {format_value(c['measured'])} - {c['verdict']}"
+                for c in claims]
+    return format_table((c["claim_id"], c["measured"], c.get("detail") or "") for c in claims)
+
+
 def write_report(report: Mapping[str, Any], path: Path) -> Path:
     """Write ``report`` to ``path`` in the format its extension names (.json, .md, .csv)."""
     path = Path(path)
@@ -198,10 +209,9 @@ def terminal_lines(report: Mapping[str, Any]) -> list[str]:
         lines.append(f"{_MARK.get(kind, kind)}: {who}: {message}")
     claims = [c for b in report["benchmarks"].values() for c in b.get("claims") or []]
     if claims:
-        lines.append("guide claims:")
-        for c in claims:
-            lines.append(f"  {c['claim_id']}: measured {format_value(c['measured'])} - "
-                         f"{c['verdict']}")
+        lines.append("guide claims (claimed against measured; they inform, and fail a run "
+                     "only with --influx-strict-claims):")
+        lines.extend("  " + row for row in _claims_table(claims))
     run = report.get("run")
     if run:
         lines.append(f"{_MARK.get(run['kind'], run['kind'])}: run: "
