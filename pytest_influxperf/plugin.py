@@ -29,6 +29,7 @@ BENCH_HELP = "influx_bench benchmark: run it with `pytest --influx-bench`"
 
 server_key = pytest.StashKey["Server | None"]()
 bench_session_key = pytest.StashKey["BenchSession | None"]()
+warned_key = pytest.StashKey[set]()
 
 
 # -- option types: each raises ArgumentTypeError with what to type instead ----------------
@@ -266,7 +267,12 @@ def _judge(config: pytest.Config, recorder: BenchRecorder) -> None:
     if outcome.kind == "regression" and option(config, "influx_compare") == "fail":
         pytest.fail(outcome.message, pytrace=False)
     if outcome.kind in ("regression", "no-baseline", "env-mismatch") and outcome.message:
-        warnings.warn(pytest.PytestWarning(outcome.message), stacklevel=1)
+        # "No baseline" and "environment mismatch" are facts of the whole run: say each once,
+        # not once per benchmark (the summary repeats them where they matter).
+        warned = config.stash.setdefault(warned_key, set())
+        if outcome.kind == "regression" or outcome.message not in warned:
+            warned.add(outcome.message)
+            warnings.warn(pytest.PytestWarning(outcome.message), stacklevel=1)
     if outcome.kind == "error":
         raise RuntimeError(outcome.message)
     contradicted = session.claim_failures(recorder.record.nodeid)
