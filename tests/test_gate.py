@@ -329,3 +329,18 @@ def test_throughput_index_passes_noise_that_cancels_out(tmp_path):
     session.terminal_summary(lines.append)
     assert any(line.startswith("ok: run: throughput index")
                for line in lines)
+
+
+def test_tail_latencies_are_reported_beside_the_gate_never_failing():
+    from pytest_influxperf.bench.gate import TAIL_REPORTED, compare_metric, is_tail
+
+    assert [is_tail(n, "ms") for n in ("write latency p99", "query latency p95",
+                                       "write latency p999", "write latency max")] == [True] * 4
+    assert not is_tail("write latency p50", "ms") and not is_tail("write points/s", "points/s")
+    base = metric([10.0, 10.0, 10.0], direction="lower", unit="ms", name="write latency p99")
+    worse = metric([30.0], direction="lower", unit="ms", name="write latency p99")
+    tail = compare_metric(worse, base, 0.10)
+    assert tail.status == TAIL_REPORTED and tail.change == pytest.approx(2.0)
+    median_base = metric([10.0] * 3, direction="lower", unit="ms", name="write latency p50")
+    median_now = metric([30.0], direction="lower", unit="ms", name="write latency p50")
+    assert compare_metric(median_now, median_base, 0.10).status == "regression"
