@@ -9,7 +9,6 @@ start-up.
 from __future__ import annotations
 
 import argparse
-import os
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -179,12 +178,9 @@ def _make_bench_session(config: pytest.Config) -> BenchSession:
 
 
 def _environment(config: pytest.Config) -> dict[str, object]:
+    # Scale and seed are added by the bench session from its settings; this is the server.
     server = config.stash.get(server_key, None)
-    env: dict[str, object] = {"scale": option(config, "influx_scale"),
-                              "seed": option(config, "influx_seed")}
-    if server is not None:
-        env.update(server.environment())
-    return env
+    return server.environment() if server is not None else {}
 
 
 class BenchHooks:
@@ -288,7 +284,7 @@ def _server_options(config: pytest.Config) -> Any:
     return ServerOptions(
         provider=option(config, "influx_provider"),
         url=option(config, "influx_url"),
-        token=config.getoption("influx_token") or os.environ.get("INFLUX_TOKEN") or None,
+        token=config.getoption("influx_token"),  # open_server falls back to $INFLUX_TOKEN
         org=option(config, "influx_org"),
         image=option(config, "influx_image"),
         binary=option(config, "influx_binary"),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ..errors import InfluxPerfError, ServerStartError, ServerUnavailable
 
 if TYPE_CHECKING:
+    from ..client import InfluxClient
     from .base import Server
 
 POLL_INTERVAL_S = 0.05
@@ -45,14 +46,14 @@ def wait_until_ready(server: Server, timeout: float) -> tuple[str, str]:
                            f"{timeout:.0f} s (last: {last_error})", log_tail=server.log_tail())
 
 
-def round_trip(client: object) -> None:
+def round_trip(client: InfluxClient) -> None:
     """Create a scratch database, write one point, read it back, drop the database."""
     db = f"influxperf_ready_{uuid.uuid4().hex[:8]}"
-    client.create_database(db)  # type: ignore[attr-defined]
+    client.create_database(db)
     try:
-        client.write("ready,probe=1 value=1i 1000000000", db)  # type: ignore[attr-defined]
-        rows = client.query('SELECT "value" FROM "ready"', db).rows  # type: ignore[attr-defined]
+        client.write("ready,probe=1 value=1i 1000000000", db)
+        rows = client.query('SELECT "value" FROM "ready"', db).rows
         if not rows or rows[0].get("value") != 1:
             raise ServerUnavailable(f"wrote a probe point but read back {rows!r}")
     finally:
-        client.drop_database(db)  # type: ignore[attr-defined]
+        client.drop_database(db)
