@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "image": "pytest_influxperf.servers.image",
     "capacity": "pytest_influxperf.capacity",
     "compare": "pytest_influxperf.bench.compare",
+    "gate": "pytest_influxperf.paired.command",
 }
 
 
