@@ -213,6 +213,10 @@ class BenchHooks:
             if run is not None and run.kind == "regression" \
                     and option(self.config, "influx_compare") == "fail":
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            if bench.failures and session.exitstatus == pytest.ExitCode.OK:
+                # A failed save: the summary says it in one line (bench.notes); the exit
+                # code tells a CI step that nothing was saved.
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 class BenchmarkJsonHooks:

@@ -4,17 +4,30 @@ The file is written with sorted keys and two-space indents, numbers rounded to s
 significant digits, so that a re-saved baseline shows in ``git diff`` as the figures that
 moved and nothing else. It never holds a token or a secret: the environment is scrubbed of
 any key that could carry one.
+
+A save is a read-merge-write under an advisory lock (``baseline.json.lock`` beside the
+file), written through a temporary file of its own and ``os.replace``: two runs that
+finish together both land, and a reader sees the old file or the new one, never half of
+one. A file the save cannot read is copied to ``baseline.json.bak-<UTC time>`` first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import datetime
 import json
 import os
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: saves stay atomic, but concurrent saves are not merged
+    fcntl = None  # type: ignore[assignment]
 
 from .records import BenchDataError, BenchmarkRecord
 from .stats import median
@@ -30,6 +43,10 @@ MAX_RUNS = 10
 #: left out on purpose: they are the change being gated.
 MATCH_FIELDS = ("provider", "api", "server_version", "image", "cpu_model", "cpu_count",
                 "memory_gib", "limits_cpus", "limits_memory_bytes", "scale", "seed")
+
+
+class BaselineSaveError(BenchDataError):
+    """A baseline that could not be written; the message names the path and what to do."""
 
 
 @dataclasses.dataclass
@@ -128,37 +145,133 @@ def save_baseline(baselines_dir: Path, tier: str, environment: Mapping[str, Any]
     because figures from two environments must not mix in one baseline. Saving again from
     the same git commit adds a run instead of replacing it (see :func:`_accumulate`): save
     two or three times so that the baseline shows its run-to-run noise.
+
+    Raises :class:`BaselineSaveError` when the file cannot be written; the old baseline is
+    then untouched and no temporary file is left behind.
     """
     path = baseline_path(baselines_dir, tier)
     records = list(records)
     # Copies: accumulating runs must not change the figures this run reports.
     fresh = {r.nodeid: copy.deepcopy(r) for r in records if r.metrics and not r.errors}
     broken = sum(bool(r.errors) for r in records)
-    kept: dict[str, BenchmarkRecord] = {}
-    note = ""
-    if path.exists():
-        try:
-            old = read_baseline_file(path)
-        except BenchDataError:
-            old = None
-            note = " (the old file was unreadable and is replaced)"
-        if old is not None:
-            if environment_differences(old.environment, environment):
-                note = f" (dropped {len(old.benchmarks)} entries from a different environment)"
-            else:
-                kept = {k: v for k, v in old.benchmarks.items() if k not in fresh}
-                if _same_build(old.environment, environment):
-                    runs = max([_accumulate(rec, old.benchmarks.get(k))
-                                for k, rec in fresh.items()], default=0)
-                    if runs > 1:
-                        note = (f" (run {runs} of build {str(environment['git_commit'])[:10]}: "
-                                "values are the median of the saved runs)")
-    baseline = Baseline(tier=tier, environment=dict(environment), benchmarks={**kept, **fresh})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)  # a run interrupted mid-write leaves the old baseline whole
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The lock spans the read too: a save that read before another one wrote would
+        # write back a merge that lacks the other run.
+        with _locked(path):
+            kept, note = _merge_previous(path, environment, fresh)
+            baseline = Baseline(tier=tier, environment=dict(environment),
+                                benchmarks={**kept, **fresh})
+            _write_atomic(path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
+    except OSError as exc:
+        raise BaselineSaveError(
+            f"could not save the baseline of tier {tier} to {path}: {_reason(exc)}; point "
+            "--influx-baselines at a folder you can write to (or free space) and save again"
+        ) from None
     summary = (f"saved {len(fresh)} benchmark(s) to {path}"
                + (f", kept {len(kept)} from the previous baseline" if kept else "")
                + (f", left out {broken} with infrastructure errors" if broken else "") + note)
     return path, summary
+
+
+def _merge_previous(path: Path, environment: Mapping[str, Any],
+                    fresh: dict[str, BenchmarkRecord]) -> tuple[dict[str, BenchmarkRecord], str]:
+    """What to keep of the stored baseline (accumulating same-build runs into ``fresh``)
+    and the note for the summary. Call with the lock held."""
+    if not path.exists():
+        return {}, ""
+    try:
+        old = read_baseline_file(path)
+    except BenchDataError as exc:
+        # Unreadable, another format or a bad field: it may be a newer plugin's file or
+        # hand-edited figures, so keep a copy instead of silently losing it.
+        copy_path = _backup(path)
+        why = str(exc).split("; ")[0]  # its advice ("re-save it") is what this save does
+        return {}, (f" (the old file could not be used and is replaced; a copy is kept as "
+                    f"{copy_path.name}: {why})")
+    if environment_differences(old.environment, environment):
+        return {}, f" (dropped {len(old.benchmarks)} entries from a different environment)"
+    kept = {k: v for k, v in old.benchmarks.items() if k not in fresh}
+    note = ""
+    if _same_build(old.environment, environment):
+        runs = max([_accumulate(rec, old.benchmarks.get(k)) for k, rec in fresh.items()],
+                   default=0)
+        if runs > 1:
+            note = (f" (run {runs} of build {str(environment['git_commit'])[:10]}: "
+                    "values are the median of the saved runs)")
+    return kept, note
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``<path>.lock`` (a file of its own, because
+    ``os.replace`` swaps the baseline's inode, and a lock on a replaced inode locks nothing).
+    The lock file stays: removing it would let a waiting save lock a file no one else sees."""
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, even on a crash
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a unique temporary file in the same folder.
+
+    A unique name, so that two writers never share one; the same folder, so that
+    ``os.replace`` is a rename within one file system; fsync first, so that a crash after
+    the rename cannot leave an empty baseline. On any failure the temporary file goes.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp makes the file private (0600); a baseline is shared, committed data.
+        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every platform can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _backup(path: Path) -> Path:
+    """Copy ``path`` to ``<name>.bak-<UTC date-time>`` (never over an older copy)."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    data = path.read_bytes()
+    for n in range(1000):
+        candidate = path.with_name(f"{path.name}.bak-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            with open(candidate, "xb") as out:  # exclusive: two saves in one second
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"too many backups of {path} named {path.name}.bak-{stamp}-*")
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError as one short phrase: what failed and on which file."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    return f"{what} ({exc.filename})" if exc.filename else what

@@ -14,7 +14,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .baseline import Baseline, environment_differences, load_baseline, save_baseline
+from .baseline import (
+    Baseline,
+    BaselineSaveError,
+    environment_differences,
+    load_baseline,
+    save_baseline,
+)
 from .gate import (
     REGRESSION,
     UNCONFIRMED,
@@ -118,6 +124,9 @@ class BenchSession:
         self.results: list[TestResult] = []
         #: Lines for the summary about what ``finish_session`` did (baseline, reports).
         self.notes: list[str] = []
+        #: What ``finish_session`` could not do that makes the run fail (the plugin turns
+        #: it into a non-zero exit): a CI step that saves a baseline must not pass unsaved.
+        self.failures: list[str] = []
         self.written: list[Path] = []
 
     # -- environment, tier, baseline ---------------------------------------------------
@@ -297,7 +306,11 @@ class BenchSession:
                 _, summary = save_baseline(self.settings.baselines_dir, self.tier,
                                            self.environment(), records)
                 self.notes.append(f"baseline {summary}")
-            except (OSError, BenchDataError) as exc:
+            except BaselineSaveError as exc:  # its message names the path and the remedy
+                self.failures.append(str(exc))
+                self.notes.append(f"ERROR: {exc}")
+            except (OSError, BenchDataError) as exc:  # e.g. a tier that is no folder name
+                self.failures.append(f"could not save the baseline: {exc}")
                 self.notes.append(f"ERROR: could not save the baseline: {exc}")
         from .report import build_report, write_report
 
