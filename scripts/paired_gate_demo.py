@@ -36,10 +36,10 @@ def git(repo: Path, *args: str) -> str:
                           text=True).stdout.strip()
 
 
-def scratch_clone(out: Path) -> Path:
+def scratch_clone(out: Path, rev: str = "HEAD") -> Path:
     repo = out / "repo"
     git(out, "clone", "-q", "--no-hardlinks", str(ROOT), str(repo))
-    git(repo, "checkout", "-q", git(ROOT, "rev-parse", "HEAD"))
+    git(repo, "checkout", "-q", git(ROOT, "rev-parse", rev))
     git(repo, "config", "user.email", "demo@influxperf")
     git(repo, "config", "user.name", "paired gate demo")
     return repo
@@ -92,12 +92,13 @@ def main() -> int:
     parser.add_argument("--base-cpus", type=float, default=1.0)
     parser.add_argument("--head-cpus", type=float, default=0.85)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--rev", default="HEAD", help="the commit of this checkout to clone")
     parser.add_argument("gate_args", nargs="*", help="more gate options (after --)")
     args = parser.parse_args()
     out = args.out or Path(f"/tmp/influxperf-paired-{args.mode}")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    repo = scratch_clone(out)
+    repo = scratch_clone(out, args.rev)
     if args.mode == "aa":
         base = head = git(repo, "rev-parse", "HEAD")
     else:
