@@ -48,7 +48,7 @@ BASE = [100.0, 102.0, 98.0, 101.0, 99.0]
 
 
 def test_a_clear_slowdown_is_a_regression_with_its_change() -> None:
-    head = [b * 0.85 * f for b, f in zip(BASE, [1.0, 1.01, 0.99, 1.0, 1.005])]
+    head = [b * 0.85 * f for b, f in zip(BASE, [1.0, 1.01, 0.99, 1.0, 1.005], strict=True)]
     verdict = judge(pairs_of({TP: BASE}, {TP: head}))
     (m,) = verdict.metrics
     assert m.status == "regression"
@@ -71,7 +71,8 @@ def test_a_real_change_below_the_threshold_passes() -> None:
 
 
 def test_a_large_change_within_the_noise_of_the_pairs_passes() -> None:
-    head = [b * f for b, f in zip(BASE, [0.6, 1.3, 0.7, 1.2, 0.75])]  # -14 % on average
+    # -14 % on average, but all over the place
+    head = [b * f for b, f in zip(BASE, [0.6, 1.3, 0.7, 1.2, 0.75], strict=True)]
     verdict = judge(pairs_of({TP: BASE}, {TP: head}))
     m = verdict.metrics[0]
     assert m.change is not None and m.change < -0.05
@@ -98,7 +99,7 @@ def test_the_family_adjustment_absorbs_one_lucky_metric_among_many() -> None:
     # BH needs p <= 0.01 * 1/100 for the smallest: no longer significant.
     noisy = [0.8 * f for f in (1.0, 0.9, 1.1, 0.95, 1.05)]
     key = ("suites/test_w.py::test_lucky", "write points/s")
-    alone = judge(pairs_of({key: BASE}, {key: [b * f for b, f in zip(BASE, noisy)]}))
+    alone = judge(pairs_of({key: BASE}, {key: [b * f for b, f in zip(BASE, noisy, strict=True)]}))
     assert alone.metrics[0].status == "regression"
     from scipy import stats
     ratios = [math.log(f) for f in noisy]
@@ -107,7 +108,7 @@ def test_the_family_adjustment_absorbs_one_lucky_metric_among_many() -> None:
     assert alone.metrics[0].test.p_worse == pytest.approx(p)
 
     base = {key: BASE}
-    head = {key: [b * f for b, f in zip(BASE, noisy)]}
+    head = {key: [b * f for b, f in zip(BASE, noisy, strict=True)]}
     for i in range(99):
         other = (f"suites/test_w.py::test_flat[{i}]", "flat ms")
         base[other] = [10.0, 11.0, 9.0, 10.0, 10.0]
@@ -192,7 +193,8 @@ def test_reports_carry_the_verdict() -> None:
     assert data["verdict"] == "fail" and data["pairs"] == 5
     assert {m["status"] for m in data["metrics"]} == {"regression", "pass"}
     md = to_markdown(verdict, header)
-    assert "❌" in md and "| `test_w::test_write[5000]` | write points/s | 100 | 80.0 | -20% |" in md
+    assert "❌" in md
+    assert "| `test_w::test_write[5000]` | write points/s | 100 | 80.0 | -20% |" in md
     lines = terminal_lines(verdict, header)
     assert lines[-1].startswith("gate FAILED over 5 pairs: 1 regression")
     assert any("test_w::test_write[5000]" in line and "regression" in line for line in lines)

@@ -176,7 +176,7 @@ def test_bh_agrees_with_scipy_false_discovery_control(p_values: list[float]) -> 
 @given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40))
 def test_holm_is_never_laxer_than_bh_nor_than_the_raw_p(p_values: list[float]) -> None:
     holm, bh = adjust(p_values, "holm"), adjust(p_values, "bh")
-    for raw, h, b in zip(p_values, holm, bh):
+    for raw, h, b in zip(p_values, holm, bh, strict=True):
         assert raw <= b + 1e-12 <= h + 2e-12
         assert h <= min(1.0, raw * len(p_values)) + 1e-12  # never stricter than Bonferroni
 

@@ -44,7 +44,8 @@ def parse_fraction(text: str) -> float:
     try:
         value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (write 5% or 0.05)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a percentage (write 5% or 0.05)") from None
     if not raw.endswith("%") and value >= 1:
         raise argparse.ArgumentTypeError(f"{text!r}: write a percentage as 5% or a fraction "
                                          "as 0.05")
@@ -166,7 +167,8 @@ def gate(args: argparse.Namespace) -> int:
         head = Side("head", head_root, head_root / relative, head_label, head_commit)
         for note in notes:
             _say(note)
-        _say(f"{args.pairs} pairs ({args.order} interleaved) of `pytest {' '.join(selection)}`: base {args.base} "
+        _say(f"{args.pairs} pairs ({args.order} interleaved) of "
+             f"`pytest {' '.join(selection)}`: base {args.base} "
              f"({base_commit[:10]}) vs head {head_label}"
              + (f" ({head_commit[:10]})" if head_commit else ""))
         try:

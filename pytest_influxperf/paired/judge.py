@@ -225,7 +225,7 @@ def _decide(gated: list[MetricVerdict], settings: GateSettings) -> None:
     tests = [v.test for v in gated if v.test is not None]
     worse_adj = adjust([t.p_worse for t in tests], settings.adjustment)
     better_adj = adjust([t.p_better for t in tests], settings.adjustment)
-    for verdict, p_worse, p_better in zip(gated, worse_adj, better_adj):
+    for verdict, p_worse, p_better in zip(gated, worse_adj, better_adj, strict=True):
         test = verdict.test
         assert test is not None
         worse = _worse_than_threshold(test.change, verdict.direction, settings.threshold)
@@ -260,7 +260,7 @@ def pair_indices(bases: Sequence[RunResult], heads: Sequence[RunResult]) -> list
     if not keys:
         return []
     return [-math.fsum(math.log(h.metrics[k].value / b.metrics[k].value) for k in keys)
-            / len(keys) for b, h in zip(bases, heads)]
+            / len(keys) for b, h in zip(bases, heads, strict=True)]
 
 
 def _judge_index(bases: Sequence[RunResult], heads: Sequence[RunResult],

@@ -78,7 +78,8 @@ def terminal_lines(verdict: GateVerdict, header: Mapping[str, Any], *,
                    format_percent(m.change, signed=True), interval(m), _p(m.p_adjusted),
                    m.status) for m in rows]
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                  for r in table]
     quiet = sum(m.status == "pass" for m in verdict.metrics)
     tails = sum(m.status == "tail" for m in verdict.metrics)
     if not show_all and (quiet or tails):
@@ -157,30 +158,45 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def plot(verdict: GateVerdict, folder: Path, *, top: int = 30) -> Path:
-    """A forest plot: the change of the ``top`` metrics that moved most, with intervals,
-    the threshold band shaded; regressions red, improvements green."""
+    """A forest plot of the gated metrics that moved most (the index on top): head/base on
+    a log axis (a halving and a doubling equally far from 0), intervals clipped at -50 % and
+    +100 %, the threshold band shaded; regressions red, improvements green. Tails are left
+    out: they are not gated, and their intervals at CI scale would squash every other row."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator
 
-    rows = [m for m in sorted_metrics(verdict) if m.test is not None][:top][::-1]
-    fig, ax = plt.subplots(figsize=(10, 0.32 * len(rows) + 1.6))
+    gated = [m for m in sorted_metrics(verdict)
+             if m.test is not None and m.status not in ("tail", "not judged")][:top]
+    rows = gated[::-1]
+    low_clip, high_clip = 0.5, 2.0
+    fig, ax = plt.subplots(figsize=(10, 0.3 * len(rows) + 1.8))
     colours = {"regression": "tab:red", "improvement": "tab:green"}
     for y, m in enumerate(rows):
         assert m.test is not None
-        c = colours.get(m.status, "tab:gray")
-        ax.plot([m.test.low * 100, m.test.high * 100], [y, y], color=c, lw=2)
-        ax.plot([m.test.change * 100], [y], "o", color=c)
-    t = verdict.settings.threshold * 100
-    ax.axvspan(-t, t, color="0.92", zorder=0)
-    ax.axvline(0, color="0.5", lw=0.8)
+        colour = colours.get(m.status, "tab:gray")
+        lo = min(max(1 + m.test.low, low_clip), high_clip)
+        hi = min(max(1 + m.test.high, low_clip), high_clip)
+        ax.plot([lo, hi], [y, y], color=colour, lw=2)
+        ax.plot([min(max(1 + m.test.change, low_clip), high_clip)], [y], "o", color=colour,
+                markersize=7 if m is verdict.index else 5)
+    t = verdict.settings.threshold
+    ax.axvspan(1 - t, 1 + t, color="0.92", zorder=0)
+    ax.axvline(1, color="0.5", lw=0.8)
+    ax.set_xscale("log")
+    ticks = [0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([f"{(x - 1) * 100:+.0f}%" for x in ticks])
+    ax.set_xlim(low_clip * 0.97, high_clip * 1.03)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{short(m.benchmark)[:48]} {m.metric}"[:80] for m in rows],
+    ax.set_yticklabels([f"{short(m.benchmark)[:50]}  {m.metric}"[:86] for m in rows],
                        fontsize=7)
-    ax.set_xlabel(f"head vs base, % ({verdict.settings.level:.0%} interval over "
-                  f"{verdict.pairs} pairs; shaded: ±threshold)")
-    ax.set_title(verdict.headline(), fontsize=9)
+    ax.set_xlabel(f"head vs base ({verdict.settings.level:.0%} interval over {verdict.pairs} "
+                  f"pairs; shaded: ±{t:.0%} threshold; clipped at -50% and +100%)")
+    ax.set_title(verdict.headline(), fontsize=9, loc="left")
     fig.tight_layout()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "paired-gate.png"

@@ -53,7 +53,7 @@ def worse_log_ratios(base: Sequence[float], head: Sequence[float],
         raise ValueError(f"pairs must line up: {len(base)} base values, {len(head)} head")
     sign = -1.0 if direction == "higher" else 1.0
     out = []
-    for b, h in zip(base, head):
+    for b, h in zip(base, head, strict=True):
         if _positive(b) and _positive(h):
             out.append(sign * math.log(h / b))
     return out
