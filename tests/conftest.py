@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import psutil
 import pytest
 
 from pytest_influxperf.servers.process import OWNER_FILE, TEMP_PREFIX
+
+
+def in_ci() -> bool:
+    """CI promises the whole suite: there a missing engine, image or package fails."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(what: str, how: str) -> None:
+    """Skip (outside CI, saying why) or fail in one line (under CI=true): ``what`` is missing."""
+    if in_ci():
+        pytest.fail(f"CI=true but {what} is missing: {how}", pytrace=False)
+    pytest.skip(f"{what} is missing: {how}")
+
+
+def require_module(name: str, how: str) -> ModuleType:
+    """``pytest.importorskip`` that fails under CI instead of skipping."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        missing(f"the {name!r} package", how)
+        raise  # not reached: missing() always raises
 
 
 def influxd_children() -> list[psutil.Process]:
@@ -32,6 +55,15 @@ def influxd_folders(owner: int | None = None) -> set[Path]:
     return found
 
 
+@pytest.fixture
+def influxd_installed() -> None:
+    """Skips (fails under CI) where no influxd binary is on PATH."""
+    import shutil
+
+    if shutil.which("influxd") is None:
+        missing("influxd", "apt-get install influxdb")
+
+
 @pytest.fixture(scope="module")
 def engine():
     """A docker SDK client for the local engine; skips when no engine answers (CI has one)."""
@@ -39,7 +71,7 @@ def engine():
 
     ok, reason = docker_available()
     if not ok:
-        pytest.skip(f"no Docker engine: {reason}")
+        missing("a Docker engine", f"{reason} (bash scripts/start-dockerd.sh starts one)")
     import docker
 
     client = docker.from_env(timeout=120)

@@ -35,7 +35,7 @@ from pytest_influxperf.servers.image import (
 )
 
 INFLUXD = shutil.which("influxd")
-needs_influxd = pytest.mark.skipif(INFLUXD is None, reason="influxd not installed (apt-get install influxdb)")
+needs_influxd = pytest.mark.usefixtures("influxd_installed")  # skips, or fails under CI
 
 LDD_GLIBC = """\
 \tlinux-vdso.so.1 (0x00007ffd5b3f2000)

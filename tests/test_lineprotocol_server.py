@@ -26,7 +26,9 @@ from pytest_influxperf.errors import EncodingError
 from pytest_influxperf.series.lineprotocol import encode_point
 from pytest_influxperf.series.strategies import points
 
-influxdb_client = pytest.importorskip("influxdb")
+from .conftest import require_module
+
+influxdb_client = require_module("influxdb", "pip install -e '.[test]'")
 
 # A one-week window keeps the examples in a handful of shards.
 T0 = 1_451_606_400_000_000_000

@@ -13,6 +13,8 @@ from pytest_influxperf.bench.plots import write_plots
 from pytest_influxperf.bench.report import to_csv, to_markdown
 from pytest_influxperf.bench.session import BenchSession, BenchSettings
 
+from .conftest import require_module
+
 DATA = Path(__file__).parent / "data" / "results"
 SERVER = {"provider": "process", "api": "v1", "server_version": "1.6.7"}
 
@@ -75,7 +77,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_plots_are_written_for_the_data_the_run_has(tmp_path):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib", "pip install -e '.[plots]'")
     from pytest_influxperf.bench.report import build_report
 
     paths = write_plots(build_report(compared_session(tmp_path)), tmp_path / "plots")

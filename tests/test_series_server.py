@@ -15,7 +15,9 @@ import requests
 
 from pytest_influxperf.series import Series, SeriesFactory
 
-influxdb_client = pytest.importorskip("influxdb")
+from .conftest import require_module
+
+influxdb_client = require_module("influxdb", "pip install -e '.[test]'")
 
 CASES = [
     ("simple", dict(hosts=10, points=2_000)),

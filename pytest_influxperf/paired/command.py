@@ -106,6 +106,12 @@ def register(subparsers: Any) -> None:
                    help="significance of the run's throughput index, one test (default 0.05)")
     p.add_argument("--adjust", choices=("bh", "holm"), default="bh",
                    help="family control over metrics: Benjamini-Hochberg (default) or Holm")
+    p.add_argument("--base-arg", action="append", default=[], metavar="ARG",
+                   help="a pytest argument for the base runs only (repeatable; write "
+                   "--base-arg=--influx-binary=/opt/old/influxd)")
+    p.add_argument("--head-arg", action="append", default=[], metavar="ARG",
+                   help="a pytest argument for the head runs only: with --base HEAD --head "
+                   "HEAD the gate compares two servers (image, binary, tier) in one job")
     p.add_argument("--report", type=parse_report, action="append", default=[], metavar="PATH",
                    help="write the verdict (.json, .md, .csv by extension; repeatable)")
     p.add_argument("--plots", type=Path, metavar="DIR", help="write a PNG of the changes")
@@ -163,8 +169,10 @@ def gate(args: argparse.Namespace) -> int:
                 notes.append(f"the head has uncommitted changes in {len(dirty)} file(s) "
                              f"({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''}): "
                              "gated as it is on disk")
-        base = Side("base", base_root, base_root / relative, args.base, base_commit)
-        head = Side("head", head_root, head_root / relative, head_label, head_commit)
+        base = Side("base", base_root, base_root / relative, args.base, base_commit,
+                    tuple(args.base_arg))
+        head = Side("head", head_root, head_root / relative, head_label, head_commit,
+                    tuple(args.head_arg))
         for note in notes:
             _say(note)
         _say(f"{args.pairs} pairs ({args.order} interleaved) of "
@@ -178,8 +186,9 @@ def gate(args: argparse.Namespace) -> int:
             _say("interrupted: runs stopped, worktrees removed")
             raise
     verdict = judge(pairs, settings)
-    header = {"base": f"{args.base} ({base_commit[:10]})",
-              "head": f"{head_label}" + (f" ({str(head_commit)[:10]})" if head_commit else ""),
+    header = {"base": f"{args.base} ({base_commit[:10]})" + _args_label(args.base_arg),
+              "head": f"{head_label}" + (f" ({str(head_commit)[:10]})" if head_commit else "")
+              + _args_label(args.head_arg),
               "selection": selection, "notes": notes,
               "wall_time_s": round(time.monotonic() - started, 1)}
     print("\n".join(terminal_lines(verdict, header, show_all=args.all)))
@@ -189,6 +198,10 @@ def gate(args: argparse.Namespace) -> int:
         _say(f"chart written: {plot(verdict, args.plots)}")
     _say(f"done in {header['wall_time_s']:.0f} s")
     return verdict.exit_code
+
+
+def _args_label(extra: list[str]) -> str:
+    return f" [{' '.join(extra)}]" if extra else ""
 
 
 def _runs_folder(stack: ExitStack, keep: Path | None) -> Path:

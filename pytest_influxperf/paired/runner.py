@@ -47,6 +47,8 @@ class Side:
     workdir: Path  # where pytest runs (the user's folder, mapped into the checkout)
     label: str  # the revision as the user named it
     commit: str | None
+    #: pytest arguments for this side only (``--head-arg``): a server comparison in one job
+    extra_args: tuple[str, ...] = ()
 
 
 def pytest_command(selection: Sequence[str], report: Path, junit: Path) -> list[str]:
@@ -116,7 +118,7 @@ def start_run(side: Side, index: int, selection: Sequence[str], out_dir: Path, *
     stem = out_dir / f"run-{index:02d}-{side.name}"
     report, junit, log = (stem.with_suffix(".json"), stem.with_suffix(".xml"),
                           stem.with_suffix(".log"))
-    command = [*pytest_command(selection, report, junit), *extra]
+    command = [*pytest_command([*selection, *side.extra_args], report, junit), *extra]
     with open(log, "w", encoding="utf-8") as out:
         # A session of its own: Ctrl-C in the terminal reaches the gate alone, which then
         # stops the run once, cleanly (a second SIGINT would cut pytest's server tear-down).
