@@ -2,6 +2,7 @@
 
     python scripts/paired_gate_demo.py aa --gates 10 [--pairs N] [--out DIR]
     python scripts/paired_gate_demo.py ab --gates 10 --head-cpus 0.85 [--base-cpus 1.0]
+    python scripts/paired_gate_demo.py noise --out DIR    (after aa: what N buys)
 
 A/A: ``influxperf gate --base HEAD --head HEAD`` (the same commit on both sides), GATES
 times: every failing gate is a false alarm.
@@ -85,9 +86,61 @@ def gate(repo: Path, out: Path, i: int, base: str, head: str, extra: list[str]) 
             "broken": [t["test"] for t in data["tests"] if t["status"] == "broken by head"]}
 
 
+def pair_index_noise(out: Path) -> list[float]:
+    """Per gate under OUT, the per-pair throughput-index log-ratios (worse-signed)."""
+    sys.path.insert(0, str(ROOT))
+    from pytest_influxperf.paired.judge import pair_indices
+    from pytest_influxperf.paired.runs import RunResult, read_metrics
+
+    values = []
+    for runs in sorted(out.glob("gate-*-runs")):
+        n = len(list(runs.glob("run-*-base.json")))
+        bases = [RunResult("base", i, read_metrics(runs / f"run-{i:02d}-base.json"), {}, 0)
+                 for i in range(1, n + 1)]
+        heads = [RunResult("head", i, read_metrics(runs / f"run-{i:02d}-head.json"), {}, 0)
+                 for i in range(1, n + 1)]
+        pairs = pair_indices(bases, heads)
+        mean = sum(pairs) / len(pairs)
+        values.extend(p - mean for p in pairs)  # within-gate: the noise the t-test sees
+    return values
+
+
+def noise(out: Path, threshold: float = 0.05, alpha: float = 0.05) -> None:
+    """The pooled within-gate sd of a pair's index, and the change a gate of N pairs
+    catches 9 times in 10 (normal approximation: threshold plus t and z margins)."""
+    from scipy import stats
+
+    residuals = pair_index_noise(out)
+    gates = len(list(out.glob("gate-*-runs")))
+    dof = len(residuals) - gates
+    sd = (sum(r * r for r in residuals) / dof) ** 0.5
+    import math
+    import statistics
+
+    changes = [json.loads(p.read_text())["index"]["change"]
+               for p in sorted(out.glob("gate-*.json"))]
+    pairs = len(residuals) // gates
+    spread = statistics.stdev([math.log1p(c) for c in changes])
+    # What the pairs of one gate cannot see: a side that is slower for a whole gate.
+    extra = math.sqrt(max(0.0, spread ** 2 - sd ** 2 / pairs))
+    print(f"pair index sd {sd * 100:.2f}% (pooled within {gates} gates, {dof} dof); the "
+          f"gates' index estimates spread {spread * 100:.2f}% (sd over {gates} gates of "
+          f"{pairs} pairs), of which {extra * 100:.2f}% is a gate-level effect")
+    print("pairs  minutes  smallest change caught 9 in 10 (pairs' noise only / with the "
+          "gate-level effect)")
+    z = stats.norm.ppf(0.9)
+    for n in (3, 4, 5, 6, 8, 10, 15):
+        se = sd / n ** 0.5
+        total = math.sqrt(se ** 2 + extra ** 2)
+        t_margin = stats.t.ppf(1 - alpha, n - 1) * se
+        inner = max(threshold + z * se, t_margin + z * se)
+        outer = max(threshold + z * total, t_margin + z * total)
+        print(f"{n:5d}  {n * 46 / 60:7.1f}  {inner * 100:.1f}% / {outer * 100:.1f}%")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("aa", "ab"))
+    parser.add_argument("mode", choices=("aa", "ab", "noise"))
     parser.add_argument("--gates", type=int, default=10)
     parser.add_argument("--base-cpus", type=float, default=1.0)
     parser.add_argument("--head-cpus", type=float, default=0.85)
@@ -96,6 +149,9 @@ def main() -> int:
     parser.add_argument("gate_args", nargs="*", help="more gate options (after --)")
     args = parser.parse_args()
     out = args.out or Path(f"/tmp/influxperf-paired-{args.mode}")
+    if args.mode == "noise":
+        noise(out)
+        return 0
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     repo = scratch_clone(out, args.rev)

@@ -224,3 +224,39 @@ def test_run_files_are_read_and_bad_ones_named(tmp_path: Path) -> None:
         read_metrics(tmp_path / "broken.json")
     with pytest.raises(RunReadError, match="nope.xml"):
         read_outcomes(tmp_path / "nope.xml")
+
+
+def noisy_family(shift: float, seed: int) -> list[tuple[RunResult, RunResult]]:
+    """40 write rates with about 10 % pair-to-pair noise, the first shifted by ``shift``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    base: dict[tuple[str, str], list[float]] = {}
+    head: dict[tuple[str, str], list[float]] = {}
+    for i in range(40):
+        key = (f"suites/test_w.py::test_rate[{i}]", "write points/s")
+        base[key] = [1000.0] * 5
+        factor = (1 + shift) if i == 0 else 1.0
+        head[key] = [1000.0 * factor * float(np.exp(rng.normal(0, 0.10))) for _ in range(5)]
+    return pairs_of(base, head)
+
+
+def test_moderation_lends_power_the_five_pairs_of_one_metric_lack() -> None:
+    # A 30 % drop, noise 10 %: on 4 dof alone its p-value cannot survive a family of 40;
+    # with the family's variance (40 metrics, ~160 dof) it does.
+    pairs = noisy_family(-0.30, seed=3)
+    plain = judge(pairs, GateSettings(moderate=False))
+    moderated = judge(pairs, GateSettings(moderate=True))
+    first = "suites/test_w.py::test_rate[0]"
+    status = {m.benchmark: m.status for m in moderated.metrics}
+    assert next(m.status for m in plain.metrics if m.benchmark == first) == "pass"
+    assert status[first] == "regression"
+    assert [b for b, s in status.items() if s == "regression"] == [first]
+    test = next(m.test for m in moderated.metrics if m.benchmark == first)
+    assert test is not None and test.dof > 4
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_moderation_raises_no_alarm_in_a_family_without_change(seed: int) -> None:
+    verdict = judge(noisy_family(0.0, seed=seed), GateSettings(moderate=True))
+    assert [m for m in verdict.metrics if m.status in ("regression", "improvement")] == []

@@ -11,8 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_influxperf.paired.stats import (
+    MAX_DOF,
+    VariancePrior,
     adjust,
     drift_cancelling_order,
+    fit_variance_prior,
     paired_test,
     t_quantile,
     t_sf,
@@ -199,3 +202,49 @@ def test_linear_drift_cancels_over_an_even_number_of_pairs(pairs: int) -> None:
 def test_order_refuses_no_pairs() -> None:
     with pytest.raises(ValueError, match="at least one pair"):
         drift_cancelling_order(0)
+
+
+# -- moderated variances (limma's empirical Bayes) ------------------------------------------
+def test_moderate_is_a_dof_weighted_mean_of_the_two_variances() -> None:
+    prior = VariancePrior(variance=0.01, dof=4.0)
+    assert prior.moderate(0.04, 4) == pytest.approx((0.025, 8.0))  # (4*.01 + 4*.04) / 8
+    assert prior.moderate(0.04, 12) == pytest.approx(((4 * 0.01 + 12 * 0.04) / 16, 16.0))
+    flat = VariancePrior(variance=0.02, dof=MAX_DOF)
+    assert flat.moderate(0.5, 4) == (0.02, MAX_DOF)
+
+
+def test_fit_recovers_the_prior_the_variances_were_drawn_from() -> None:
+    # Simulate the model: each metric's true variance from a scaled inverse chi-square
+    # (s0^2 = 0.01, d0 = 8), its sample variance from 4 degrees of freedom (five pairs).
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    true = 0.01 * 8 / rng.chisquare(8, size=20_000)
+    sample = true * rng.chisquare(4, size=true.size) / 4
+    prior = fit_variance_prior([(float(v), 4) for v in sample])
+    assert prior is not None
+    assert prior.dof == pytest.approx(8, rel=0.15)
+    assert prior.variance == pytest.approx(0.01, rel=0.05)
+
+
+def test_alike_variances_pool_completely_and_too_few_give_no_prior() -> None:
+    # Sample variances that scatter less than 4 dof explain: one shared variance. Its
+    # estimate is exp(mean of log s^2 - digamma(2) + log(2)) = v * 2 / e^digamma(2).
+    prior = fit_variance_prior([(0.01, 4)] * 5)
+    assert prior is not None and prior.dof == MAX_DOF
+    assert prior.variance == pytest.approx(0.01 * 2 / math.exp(0.42278433509846713))
+    assert fit_variance_prior([(0.01, 4), (0.02, 4)]) is None
+    assert fit_variance_prior([(0.0, 4), (0.01, 4), (0.02, 4)]) is None  # zeros are left out
+
+
+def test_a_moderated_test_uses_the_prior_variance_and_dof() -> None:
+    from scipy import stats
+
+    # worse 0.1, 0.2, 0.3: own variance 0.01 on 2 dof; prior 0.04 on 6 dof
+    # -> variance (6*0.04 + 2*0.01)/8 = 0.0325 on 8 dof, se = sqrt(0.0325/3).
+    result = paired_test([0.1, 0.2, 0.3], "lower", prior=VariancePrior(0.04, 6.0))
+    assert result is not None
+    se = math.sqrt(0.0325 / 3)
+    assert result.dof == 8
+    assert result.p_worse == pytest.approx(float(stats.t.sf(0.2 / se, 8)))
+    assert result.high == pytest.approx(math.exp(0.2 + float(stats.t.ppf(0.975, 8)) * se) - 1)

@@ -104,6 +104,8 @@ def register(subparsers: Any) -> None:
                    help="significance after the family-wise adjustment (default 0.01)")
     p.add_argument("--index-alpha", type=parse_alpha, default=0.05,
                    help="significance of the run's throughput index, one test (default 0.05)")
+    p.add_argument("--no-moderate", dest="moderate", action="store_false",
+                   help="plain t-tests per metric, without the family's variance")
     p.add_argument("--adjust", choices=("bh", "holm"), default="bh",
                    help="family control over metrics: Benjamini-Hochberg (default) or Holm")
     p.add_argument("--base-arg", action="append", default=[], metavar="ARG",
@@ -155,7 +157,8 @@ def gate(args: argparse.Namespace) -> int:
     selection = with_default_scale(args.pytest_args)
     notes: list[str] = []
     settings = GateSettings(threshold=args.threshold, alpha=args.alpha,
-                            index_alpha=args.index_alpha, adjustment=args.adjust)
+                            index_alpha=args.index_alpha, adjustment=args.adjust,
+                            moderate=args.moderate)
     with ExitStack() as stack, _sigterm_as_interrupt():
         out_dir = _runs_folder(stack, args.keep_runs)
         base_root = stack.enter_context(git.worktree(root, base_commit, label="base"))
@@ -186,9 +189,8 @@ def gate(args: argparse.Namespace) -> int:
             _say("interrupted: runs stopped, worktrees removed")
             raise
     verdict = judge(pairs, settings)
-    header = {"base": f"{args.base} ({base_commit[:10]})" + _args_label(args.base_arg),
-              "head": f"{head_label}" + (f" ({str(head_commit)[:10]})" if head_commit else "")
-              + _args_label(args.head_arg),
+    header = {"base": _rev_label(args.base, base_commit) + _args_label(args.base_arg),
+              "head": _rev_label(head_label, head_commit) + _args_label(args.head_arg),
               "selection": selection, "notes": notes,
               "wall_time_s": round(time.monotonic() - started, 1)}
     print("\n".join(terminal_lines(verdict, header, show_all=args.all)))
@@ -198,6 +200,13 @@ def gate(args: argparse.Namespace) -> int:
         _say(f"chart written: {plot(verdict, args.plots)}")
     _say(f"done in {header['wall_time_s']:.0f} s")
     return verdict.exit_code
+
+
+def _rev_label(rev: str, commit: str | None) -> str:
+    """``main (1a2b3c4d5e)``, or just the short id when the revision is a commit id."""
+    if commit is None:
+        return rev
+    return commit[:10] if commit.startswith(rev) else f"{rev} ({commit[:10]})"
 
 
 def _args_label(extra: list[str]) -> str:

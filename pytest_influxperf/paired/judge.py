@@ -6,7 +6,10 @@ A metric is a **regression** only when both hold:
    5 % by default), so that a real but negligible difference does not fail a build; and
 2. its one-sided p-value of "the head is worse", adjusted over the whole family of gated
    metrics (Benjamini-Hochberg by default, Holm on request), is at most ``alpha``: the pairs
-   themselves show the change is beyond their noise.
+   themselves show the change is beyond their noise. The t-test is *moderated* (Smyth
+   2004, limma): each metric's pair-to-pair variance is shrunk towards the variances of
+   its family (same unit and direction) as far as they look alike, because five pairs
+   alone give a variance on 4 degrees of freedom, too few to survive a family of eighty.
 
 The **throughput index** (geometric mean of every throughput metric's head/base ratio, per
 pair) is the run's primary figure: a change that slows the server moves all throughputs,
@@ -26,11 +29,21 @@ import dataclasses
 import math
 import statistics
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 from ..bench.gate import is_tail, is_throughput
 from .runs import MetricKey, MetricValue, RunResult
-from .stats import Adjustment, PairedTest, adjust, paired_test, worse_log_ratios
+from .stats import (
+    Adjustment,
+    Direction,
+    PairedTest,
+    VariancePrior,
+    adjust,
+    fit_variance_prior,
+    paired_test,
+    sample_variance,
+    worse_log_ratios,
+)
 
 Status = Literal["regression", "improvement", "pass", "tail", "not judged", "added",
                  "removed"]
@@ -50,6 +63,8 @@ class GateSettings:
     index_alpha: float = 0.05
     adjustment: Adjustment = "bh"
     level: float = 0.95
+    #: Moderated t-tests: each metric's variance shrunk towards its family's (limma).
+    moderate: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold < 1.0:
@@ -185,7 +200,7 @@ def _judge_metrics(bases: Sequence[RunResult], heads: Sequence[RunResult],
                    settings: GateSettings) -> list[MetricVerdict]:
     keys = sorted({k for r in [*bases, *heads] for k in r.metrics})
     verdicts: list[MetricVerdict] = []
-    gated: list[MetricVerdict] = []
+    gated: list[tuple[MetricVerdict, list[float]]] = []
     for key in keys:
         base_vals, head_vals = _values(bases, key), _values(heads, key)
         meta = _first(bases, key) or _first(heads, key)
@@ -200,15 +215,36 @@ def _judge_metrics(bases: Sequence[RunResult], heads: Sequence[RunResult],
         if base_dir is None or head_dir is None or base_dir.direction != head_dir.direction:
             continue  # a metric that changed meaning is shown, not judged
         ratios = worse_log_ratios(_filled(base_vals), _filled(head_vals), meta.direction)
-        verdict.test = paired_test(ratios, meta.direction, level=settings.level)
-        if verdict.test is None:
+        if len(ratios) < 2:
             continue
         if is_tail(key[1], meta.unit):
+            verdict.test = paired_test(ratios, meta.direction, level=settings.level)
             verdict.status = "tail"
         else:
-            gated.append(verdict)
-    _decide(gated, settings)
+            gated.append((verdict, ratios))
+    priors = family_priors(gated) if settings.moderate else {}
+    for verdict, ratios in gated:
+        verdict.test = paired_test(ratios, cast(Direction, verdict.direction),
+                                   level=settings.level,
+                                   prior=priors.get((verdict.direction, verdict.unit)))
+    _decide([v for v, _ in gated], settings)
     return verdicts
+
+
+def family_priors(gated: Sequence[tuple[MetricVerdict, list[float]]],
+                  ) -> dict[tuple[str, str], VariancePrior]:
+    """The variance prior of each family of metrics (same direction and unit): a shared
+    machine moves the figures of one family alike, so they inform each other's noise."""
+    samples: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    for verdict, ratios in gated:
+        samples.setdefault((verdict.direction, verdict.unit), []).append(
+            (sample_variance(ratios), len(ratios) - 1))
+    out = {}
+    for family, values in samples.items():
+        prior = fit_variance_prior(values)
+        if prior is not None:
+            out[family] = prior
+    return out
 
 
 def _filled(values: Sequence[float | None]) -> list[float]:

@@ -53,7 +53,7 @@ def to_dict(verdict: GateVerdict, header: Mapping[str, Any]) -> dict[str, Any]:
     s = verdict.settings
     return {"format": FORMAT, **header, "pairs": verdict.pairs,
             "settings": {"threshold": s.threshold, "alpha": s.alpha,
-                         "index_alpha": s.index_alpha,
+                         "index_alpha": s.index_alpha, "moderate": s.moderate,
                          "adjustment": s.adjustment, "level": s.level},
             "verdict": "fail" if verdict.failed else "pass", "headline": verdict.headline(),
             "index": verdict.index.to_dict() if verdict.index else None,
@@ -67,7 +67,8 @@ def terminal_lines(verdict: GateVerdict, header: Mapping[str, Any], *,
     (all of them with ``show_all``), then the tests, then the headline."""
     lines = [(f"paired gate: base {header.get('base')} vs head {header.get('head')}, "
              f"{verdict.pairs} pairs, threshold {format_percent(verdict.settings.threshold)}, "
-             f"alpha {verdict.settings.alpha:g} ({verdict.settings.adjustment})")]
+             f"alpha {verdict.settings.alpha:g} ({verdict.settings.adjustment}), index alpha "
+             f"{verdict.settings.index_alpha:g}")]
     rows = [m for m in sorted_metrics(verdict)
             if show_all or m.status not in ("pass", "not judged", "tail")
             or m is verdict.index]
