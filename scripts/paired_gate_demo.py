@@ -3,6 +3,7 @@
     python scripts/paired_gate_demo.py aa --gates 10 [--pairs N] [--out DIR]
     python scripts/paired_gate_demo.py ab --gates 10 --head-cpus 0.85 [--base-cpus 1.0]
     python scripts/paired_gate_demo.py noise --out DIR    (after aa: what N buys)
+    python scripts/paired_gate_demo.py rejudge --out DIR  (this checkout's rule, kept runs)
 
 A/A: ``influxperf gate --base HEAD --head HEAD`` (the same commit on both sides), GATES
 times: every failing gate is a false alarm.
@@ -86,6 +87,38 @@ def gate(repo: Path, out: Path, i: int, base: str, head: str, extra: list[str]) 
             "broken": [t["test"] for t in data["tests"] if t["status"] == "broken by head"]}
 
 
+def load_pairs(runs: Path) -> list:
+    sys.path.insert(0, str(ROOT))
+    from pytest_influxperf.paired.runs import RunResult, read_metrics, read_outcomes
+
+    pairs = []
+    for i in range(1, len(list(runs.glob("run-*-base.json"))) + 1):
+        sides = []
+        for side in ("base", "head"):
+            stem = runs / f"run-{i:02d}-{side}"
+            sides.append(RunResult(side, i, read_metrics(stem.with_suffix(".json")),
+                                   read_outcomes(stem.with_suffix(".xml")), 0))
+        pairs.append(tuple(sides))
+    return pairs
+
+
+def rejudge(out: Path) -> None:
+    """Judge every gate's kept runs under OUT again with this checkout's rule."""
+    from pytest_influxperf.paired.judge import judge
+
+    failed = 0
+    folders = sorted(out.glob("gate-*-runs"))
+    for runs in folders:
+        verdict = judge(load_pairs(runs))
+        failed += verdict.failed
+        index = verdict.index
+        names = [f"{m.benchmark.rsplit('::', 1)[-1]}:{m.metric} {(m.change or 0) * 100:+.0f}%"
+                 for m in verdict.regressions]
+        print(f"{runs.name}: exit {verdict.exit_code}; index "
+              f"{(index.change or 0) * 100 if index else 0:+.1f}%; {names[:5]}")
+    print(f"{failed} of {len(folders)} gates failed")
+
+
 def pair_index_noise(out: Path) -> list[float]:
     """Per gate under OUT, the per-pair throughput-index log-ratios (worse-signed)."""
     sys.path.insert(0, str(ROOT))
@@ -140,7 +173,7 @@ def noise(out: Path, threshold: float = 0.05, alpha: float = 0.05) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("aa", "ab", "noise"))
+    parser.add_argument("mode", choices=("aa", "ab", "noise", "rejudge"))
     parser.add_argument("--gates", type=int, default=10)
     parser.add_argument("--base-cpus", type=float, default=1.0)
     parser.add_argument("--head-cpus", type=float, default=0.85)
@@ -149,8 +182,8 @@ def main() -> int:
     parser.add_argument("gate_args", nargs="*", help="more gate options (after --)")
     args = parser.parse_args()
     out = args.out or Path(f"/tmp/influxperf-paired-{args.mode}")
-    if args.mode == "noise":
-        noise(out)
+    if args.mode in ("noise", "rejudge"):
+        (noise if args.mode == "noise" else rejudge)(out)
         return 0
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
