@@ -126,7 +126,9 @@ def tolerance_for(baseline: Metric, floor: float, pooled: float | None = None) -
     own, dof = metric_noise(baseline), _dof(baseline)
     if pooled is None:
         return max(floor, NOISE_FACTOR * own)
-    noise = math.sqrt((dof * own ** 2 + POOL_WEIGHT * pooled ** 2) / (dof + POOL_WEIGHT))
+    # x * x, not x ** 2: a float product overflows to inf, a power raises OverflowError
+    # (a baseline whose rounds span 1e-100 to 1e100 has a noise of 1e200)
+    noise = math.sqrt((dof * own * own + POOL_WEIGHT * pooled * pooled) / (dof + POOL_WEIGHT))
     return max(floor, NOISE_FACTOR * noise)
 
 
