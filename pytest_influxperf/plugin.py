@@ -193,7 +193,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _check_options(config: pytest.Config) -> None:
     """Refuse bad values now, before a server starts and the benchmarks run for nothing
     (a tier that is no folder name used to fail only when the results were compared)."""
-    for name, _ in _DEFAULTS.items():
+    for name in _DEFAULTS:
         option(config, name)  # parses the ini twins, raising UsageError for a bad one
     tier = option(config, "influx_tier")
     if tier and tier != "auto":

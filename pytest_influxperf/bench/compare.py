@@ -77,6 +77,9 @@ def _report_set(path: Path, data: Mapping[str, Any]) -> ResultSet:
         if errors:
             continue
         records[nodeid] = BenchmarkRecord.from_dict(nodeid, entry, require_metrics=False)
+    if not records:  # compared, it would show nothing and pass
+        raise BenchDataError("every benchmark in it had infrastructure errors: no figure to "
+                             "compare")
     return ResultSet(str(path), tier, dict(environment), records)
 
 
