@@ -259,3 +259,16 @@ def test_a_damaged_baseline_fails_the_run_in_fail_mode_and_warns_in_warn_mode(py
     warned.assert_outcomes(passed=1, warnings=1)
     assert f"baseline of tier unit not used: {path.relative_to(pytester.path)}" \
         in warned.stdout.str()
+
+
+def test_a_report_with_only_broken_benchmarks_is_refused_not_shown_empty(tmp_path, capsys):
+    baseline = write(tmp_path, GOOD)
+    report = copy.deepcopy(GOOD)
+    report["format"] = "pytest-influxperf report 1"
+    report["benchmarks"][NODE]["errors"] = ["server exited"]
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    assert main(["compare", str(baseline), str(tmp_path / "report.json")]) == 2
+    assert capsys.readouterr().err == (
+        f"influxperf: compare: {tmp_path / 'report.json'}: every benchmark in it had "
+        "infrastructure errors: no figure to compare; write the report again with "
+        "--influx-report\n")
