@@ -9,6 +9,8 @@ start-up.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -49,9 +51,44 @@ def parse_fraction(value: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1 or 10%, not {value!r}") \
             from None
-    if not 0 <= number < 10:
+    if number < 0:
+        raise argparse.ArgumentTypeError(_negative_tolerance(value))
+    if not number < 10:  # also NaN
         raise argparse.ArgumentTypeError(f"tolerance {value!r} is out of range (0 to 1000%)")
     return number
+
+
+def _negative_tolerance(value: str) -> str:
+    return (f"--influx-tolerance {value}: a tolerance is the smallest change the gate calls a "
+            "regression, so it is 0 or more (e.g. --influx-tolerance 10%), never negative")
+
+
+#: What argparse takes for an option although it is a negative figure: ``-5%``, ``-0.05``.
+_NEGATIVE_FIGURE = re.compile(r"-\d*\.?\d+%?")
+
+
+def _refuse_negative_tolerance(parser: pytest.Parser) -> None:
+    """Make ``--influx-tolerance -5%`` one clear line instead of "expected one argument".
+
+    argparse reads ``-5%`` as an option, not as the value, and fails before any type
+    check can say what is wrong. Pytest parses the known options again after loading the
+    plugins and before the final parse; the check runs there, on both spellings (also
+    ``--influx-tolerance=-5%``), and raises the one-line UsageError pytest prints.
+    """
+    original = parser.parse_known_and_unknown_args
+
+    def parse(args: Any, namespace: Any = None) -> Any:
+        strargs = [os.fspath(a) for a in args]
+        for flag, value in zip(strargs, strargs[1:] + [""], strict=True):
+            if flag.startswith("--influx-tolerance="):
+                value = flag.partition("=")[2]
+            elif flag != "--influx-tolerance":
+                continue
+            if _NEGATIVE_FIGURE.fullmatch(value):
+                raise pytest.UsageError(_negative_tolerance(value))
+        return original(args, namespace=namespace)
+
+    parser.parse_known_and_unknown_args = parse  # type: ignore[method-assign]
 
 
 def parse_seed(value: str) -> int:
@@ -84,8 +121,8 @@ _OPTIONS: list[tuple[str, str | None, dict[str, Any]]] = [
                                           help="seed of the synthetic data (default: 42)")),
     ("--influx-tier", "influx_tier", dict(metavar="NAME",
                                           help="baseline set results belong to (default: auto)")),
-    ("--influx-baselines", "influx_baselines", dict(metavar="DIR",
-                                                    help="where baselines live (default: baselines)")),
+    ("--influx-baselines", "influx_baselines", dict(
+        metavar="DIR", help="where baselines live (default: baselines)")),
     ("--influx-save-baseline", None, dict(action="store_true", default=False,
                                           help="store this run as the tier's baseline")),
     ("--influx-compare", "influx_compare", dict(
@@ -107,6 +144,7 @@ _DEFAULTS = {"influx_provider": "auto", "influx_scale": "small", "influx_seed": 
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    _refuse_negative_tolerance(parser)
     group = parser.getgroup("influxperf", "InfluxDB servers and benchmarks (pytest-influxperf)")
     for flag, ini, kwargs in _OPTIONS:
         dest = flag[2:].replace("-", "_")
@@ -138,10 +176,13 @@ def _has_ini(name: str) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "influx_bench(group=None, tolerance=None, **info): an InfluxDB benchmark, run only "
-        "with --influx-bench; tolerance overrides the gate's floor for this benchmark")
+        "influx_bench(group=None, tolerance=None, info=None, batch_size=None, workers=None): "
+        "an InfluxDB benchmark, run only with --influx-bench; tolerance overrides the gate's "
+        "floor for this benchmark; info (a dict), batch_size and workers are context; other "
+        "keywords are an error")
     config.stash[server_key] = None
     config.stash[bench_session_key] = None
+    _check_options(config)
     if config.getoption("influx_bench"):
         config.stash[bench_session_key] = _make_bench_session(config)
         config.pluginmanager.register(BenchHooks(config), "influxperf-bench")
@@ -149,7 +190,45 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(BenchmarkJsonHooks(config), "influxperf-benchmark-json")
 
 
+def _check_options(config: pytest.Config) -> None:
+    """Refuse bad values now, before a server starts and the benchmarks run for nothing
+    (a tier that is no folder name used to fail only when the results were compared)."""
+    for name in _DEFAULTS:
+        option(config, name)  # parses the ini twins, raising UsageError for a bad one
+    tier = option(config, "influx_tier")
+    if tier and tier != "auto":
+        from .bench.records import BenchDataError
+        from .bench.tiers import check_tier_name, tier_limits
+
+        try:
+            check_tier_name(tier)
+            tier_limits(tier, Path(option(config, "influx_baselines")))  # tiers.json
+        except BenchDataError as exc:
+            raise pytest.UsageError(f"--influx-tier: {exc}") from None
+
+
+def _check_markers(items: list[pytest.Item]) -> None:
+    """Unknown ``influx_bench`` keywords and bad values: one line per benchmark, before
+    any server starts (a typo such as ``tolerence=`` would otherwise change nothing)."""
+    marked = [(item, item.get_closest_marker("influx_bench")) for item in items]
+    marked = [(item, marker) for item, marker in marked if marker is not None]
+    if not marked:
+        return
+    from .bench.recorder import check_marker
+    from .bench.records import BenchDataError
+
+    problems = []
+    for item, marker in marked:
+        try:
+            check_marker(marker.kwargs, where=item.nodeid, args=marker.args)
+        except BenchDataError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _check_markers(items)
     if config.getoption("influx_bench"):
         return
     skip = pytest.mark.skip(reason=BENCH_HELP)
@@ -273,8 +352,8 @@ def _judge(config: pytest.Config, recorder: BenchRecorder) -> None:
         if outcome.kind == "regression" or outcome.message not in warned:
             warned.add(outcome.message)
             warnings.warn(pytest.PytestWarning(outcome.message), stacklevel=1)
-    if outcome.kind == "error":
-        raise RuntimeError(outcome.message)
+    if outcome.kind == "error":  # the message says it all: no traceback of the plugin
+        pytest.fail(outcome.message, pytrace=False)
     contradicted = session.claim_failures(recorder.record.nodeid)
     if contradicted and session.settings.strict_claims:
         pytest.fail("guide claim contradicted (--influx-strict-claims): "

@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import datetime
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -29,7 +30,7 @@ try:
 except ImportError:  # Windows: saves stay atomic, but concurrent saves are not merged
     fcntl = None  # type: ignore[assignment]
 
-from .records import BenchDataError, BenchmarkRecord
+from .records import RESAVE, BenchDataError, BenchmarkRecord, one_line, show
 from .stats import median
 from .tiers import check_tier_name, scrub
 
@@ -64,15 +65,40 @@ class Baseline:
                 "benchmarks": {k: self.benchmarks[k].to_dict() for k in sorted(self.benchmarks)}}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, path: Path | None = None) -> Baseline:
-        where = str(path) if path else "baseline"
+    def from_dict(cls, data: object, *, path: Path | None = None) -> Baseline:
+        """A stored baseline, validated against :data:`FORMAT`'s schema.
+
+        Any fault is one :class:`BenchDataError` that names the file, the benchmark and
+        the field, and says what to do: a damaged baseline must stop the gate with one
+        line, never crash it with a traceback or let it pass on what it could read.
+        """
+        try:
+            return cls._from_stored(data, path)
+        except BenchDataError as exc:
+            raise BenchDataError(f"{path or 'baseline'}: {exc}; {RESAVE}") from None
+
+    @classmethod
+    def _from_stored(cls, data: object, path: Path | None) -> Baseline:
         if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-            raise BenchDataError(f"{where} is not a pytest-influxperf baseline (expected "
-                                 f"format {FORMAT!r}); re-save it with --influx-save-baseline")
-        benchmarks = data.get("benchmarks") or {}
+            found = data.get("format") if isinstance(data, Mapping) else None
+            raise BenchDataError(f"not a pytest-influxperf baseline (expected format "
+                                 f"{FORMAT!r}, found {show(found)})")
+        for key in ("tier", "environment", "benchmarks"):
+            if key not in data:
+                raise BenchDataError(f"has no {key!r} field")
+        tier, environment, benchmarks = data["tier"], data["environment"], data["benchmarks"]
+        if not isinstance(tier, str):
+            raise BenchDataError(f"field 'tier' must be a string, not {show(tier)}")
+        if not isinstance(environment, Mapping):
+            raise BenchDataError(f"field 'environment' must be an object, not "
+                                 f"{show(environment)}")
         if not isinstance(benchmarks, Mapping):
-            raise BenchDataError(f"{where}: 'benchmarks' must be an object keyed by node id")
-        return cls(tier=str(data.get("tier")), environment=dict(data.get("environment") or {}),
+            raise BenchDataError(f"field 'benchmarks' must be an object keyed by node id, "
+                                 f"not {show(benchmarks)}")
+        if not benchmarks:
+            # A save never writes an empty baseline: an empty one would judge nothing.
+            raise BenchDataError("field 'benchmarks' is empty")
+        return cls(tier=tier, environment=dict(environment),
                    benchmarks={k: BenchmarkRecord.from_dict(k, v) for k, v in benchmarks.items()},
                    path=path)
 
@@ -93,10 +119,10 @@ def load_baseline(baselines_dir: Path, tier: str) -> Baseline | None:
 def read_baseline_file(path: Path) -> Baseline:
     """Read one ``baseline.json``; raise :class:`BenchDataError` saying what is wrong."""
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise BenchDataError(f"cannot read baseline {path}: {exc}; fix the file or re-save "
-                             "it with --influx-save-baseline") from None
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
+        raise BenchDataError(f"cannot read baseline {path}: {one_line(exc)}; fix the file "
+                             f"or {RESAVE}") from None
     return Baseline.from_dict(data, path=Path(path))
 
 
@@ -152,14 +178,20 @@ def save_baseline(baselines_dir: Path, tier: str, environment: Mapping[str, Any]
     path = baseline_path(baselines_dir, tier)
     records = list(records)
     # Copies: accumulating runs must not change the figures this run reports.
-    fresh = {r.nodeid: copy.deepcopy(r) for r in records if r.metrics and not r.errors}
+    fresh = {r.nodeid: copy.deepcopy(r) for r in records
+             if r.metrics and not r.errors and _storable(r)}
     broken = sum(bool(r.errors) for r in records)
+    # A zero or negative figure would make the saved file one its reader refuses.
+    unstorable = sum(bool(r.metrics) and not r.errors and not _storable(r) for r in records)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # The lock spans the read too: a save that read before another one wrote would
         # write back a merge that lacks the other run.
         with _locked(path):
             kept, note = _merge_previous(path, environment, fresh)
+            if not kept and not fresh:  # an empty baseline would judge nothing
+                return path, (f"nothing saved to {path}: no benchmark recorded a usable figure"
+                              + _left_out(broken, unstorable))
             baseline = Baseline(tier=tier, environment=dict(environment),
                                 benchmarks={**kept, **fresh})
             _write_atomic(path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
@@ -170,8 +202,19 @@ def save_baseline(baselines_dir: Path, tier: str, environment: Mapping[str, Any]
         ) from None
     summary = (f"saved {len(fresh)} benchmark(s) to {path}"
                + (f", kept {len(kept)} from the previous baseline" if kept else "")
-               + (f", left out {broken} with infrastructure errors" if broken else "") + note)
+               + _left_out(broken, unstorable) + note)
     return path, summary
+
+
+def _storable(record: BenchmarkRecord) -> bool:
+    """Whether every figure of ``record`` passes the reader's check (finite and > 0)."""
+    return all(v > 0 and math.isfinite(v) for m in record.metrics.values()
+               for v in [m.value, *m.rounds, *m.runs])
+
+
+def _left_out(broken: int, unstorable: int) -> str:
+    return ((f", left out {broken} with infrastructure errors" if broken else "")
+            + (f", left out {unstorable} with a zero or negative figure" if unstorable else ""))
 
 
 def _merge_previous(path: Path, environment: Mapping[str, Any],

@@ -14,14 +14,14 @@ import argparse
 import dataclasses
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from .baseline import FILENAME, Baseline, environment_differences
 from .baseline import FORMAT as BASELINE_FORMAT
 from .gate import REGRESSION, compare_records, format_percent, format_value, pooled_noise
-from .records import BenchDataError, BenchmarkRecord
+from .records import BenchDataError, BenchmarkRecord, one_line, show
 from .report import FORMAT as REPORT_FORMAT
 from .report import short_name
 
@@ -38,20 +38,49 @@ class ResultSet:
 
 def _load_file(path: Path) -> ResultSet:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise BenchDataError(f"cannot read {path}: {exc}") from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
+        raise BenchDataError(f"cannot read {path}: {one_line(exc)}") from None
     fmt = data.get("format") if isinstance(data, dict) else None
     if fmt == BASELINE_FORMAT:
         baseline = Baseline.from_dict(data, path=path)
         return ResultSet(str(path), baseline.tier, baseline.environment, baseline.benchmarks)
     if fmt == REPORT_FORMAT:
-        benchmarks = {k: BenchmarkRecord.from_dict(k, v)
-                      for k, v in (data.get("benchmarks") or {}).items()}
-        return ResultSet(str(path), str(data.get("tier")), dict(data.get("environment") or {}),
-                         benchmarks)
+        try:
+            return _report_set(path, data)
+        except BenchDataError as exc:
+            raise BenchDataError(f"{path}: {exc}; write the report again with "
+                                 "--influx-report") from None
     raise BenchDataError(f"{path} is neither a pytest-influxperf baseline nor a JSON report "
                          "(write one with --influx-report results.json)")
+
+
+def _report_set(path: Path, data: Mapping[str, Any]) -> ResultSet:
+    """A JSON report as a result set, validated like a baseline (see ``Baseline.from_dict``).
+
+    Two differences: a benchmark may have no metrics (it recorded only claims), and one
+    that had infrastructure errors is left out, because its figures (a 0 points/s from a
+    dead server) are no measurement to compare.
+    """
+    tier, environment = data.get("tier"), data.get("environment")
+    benchmarks = data.get("benchmarks")
+    if not isinstance(tier, str):
+        raise BenchDataError(f"field 'tier' must be a string, not {show(tier)}")
+    if not isinstance(environment, Mapping):
+        raise BenchDataError(f"field 'environment' must be an object, not {show(environment)}")
+    if not isinstance(benchmarks, Mapping) or not benchmarks:
+        raise BenchDataError(f"field 'benchmarks' must be a non-empty object keyed by node id, "
+                             f"not {show(benchmarks)}")
+    records = {}
+    for nodeid, entry in benchmarks.items():
+        errors = entry.get("errors") if isinstance(entry, Mapping) else None
+        if errors:
+            continue
+        records[nodeid] = BenchmarkRecord.from_dict(nodeid, entry, require_metrics=False)
+    if not records:  # compared, it would show nothing and pass
+        raise BenchDataError("every benchmark in it had infrastructure errors: no figure to "
+                             "compare")
+    return ResultSet(str(path), tier, dict(environment), records)
 
 
 def load_sets(path: Path) -> list[ResultSet]:
@@ -124,7 +153,7 @@ def compare_sets(sets: Sequence[ResultSet], tolerance: float, out: TextIO) -> in
             table.append(row)
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for r in table:
-        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
+        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
     for line in regressions:
         out.write(f"REGRESSION {line}\n")
     return len(regressions)
@@ -163,11 +192,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
         sets = [s for path in args.sets for s in load_sets(path)]
-    except BenchDataError as exc:
-        sys.stderr.write(f"influxperf compare: {exc}\n")
+    except BenchDataError as exc:  # its message names the file, the benchmark and the field
+        sys.stderr.write(f"influxperf: compare: {exc}\n")
         return 2
     if len(sets) < 2:
-        sys.stderr.write("influxperf compare: give at least two baselines or reports\n")
+        sys.stderr.write("influxperf: compare: give at least two baselines or reports\n")
         return 2
     regressions = compare_sets(sets, args.tolerance, out)
     return 1 if regressions and args.fail_on_regression else 0

@@ -126,7 +126,9 @@ def tolerance_for(baseline: Metric, floor: float, pooled: float | None = None) -
     own, dof = metric_noise(baseline), _dof(baseline)
     if pooled is None:
         return max(floor, NOISE_FACTOR * own)
-    noise = math.sqrt((dof * own ** 2 + POOL_WEIGHT * pooled ** 2) / (dof + POOL_WEIGHT))
+    # x * x, not x ** 2: a float product overflows to inf, a power raises OverflowError
+    # (a baseline whose rounds span 1e-100 to 1e100 has a noise of 1e200)
+    noise = math.sqrt((dof * own * own + POOL_WEIGHT * pooled * pooled) / (dof + POOL_WEIGHT))
     return max(floor, NOISE_FACTOR * noise)
 
 
@@ -285,8 +287,20 @@ def is_throughput(name: str, unit: str, direction: str) -> bool:
     return direction == "higher" and unit.endswith("/s")
 
 
-def _geomean_change(ratios: list[float]) -> float:
-    return math.exp(sum(math.log(r) for r in ratios) / len(ratios)) - 1.0
+def _geomean_change(ratios: Iterable[float]) -> float:
+    """The geometric mean of ``ratios``, minus 1 (NaN when none can be averaged).
+
+    Only positive, finite ratios have a logarithm. A validated baseline holds no zero or
+    negative figure, but a benchmark may record one now; it is left out here rather than
+    end the session with "math domain error" before its summary.
+    """
+    logs = [math.log(r) for r in ratios if math.isfinite(r) and r > 0]
+    if not logs:
+        return math.nan
+    try:
+        return math.exp(math.fsum(logs) / len(logs)) - 1.0
+    except OverflowError:  # ratios near the float limit, e.g. against a 1e-300 baseline
+        return math.inf
 
 
 def saved_run_indices(benchmarks: Iterable[BenchmarkRecord]) -> list[float]:
@@ -316,7 +330,9 @@ def judge_index(comparisons: Iterable[MetricComparison], benchmarks: Iterable[Be
     benchmarks = list(benchmarks)
     ratios = [c.current / c.baseline for c in comparisons
               if c.status in _JUDGED and is_throughput(c.name, c.unit, c.direction)
-              and c.current and c.baseline]
+              and c.current is not None and c.current > 0
+              and c.baseline is not None and c.baseline > 0]
+    ratios = [r for r in ratios if math.isfinite(r)]
     if len(ratios) < 2:
         return None
     runs = saved_run_indices(benchmarks)

@@ -46,13 +46,55 @@ Conventions read by the charts: ``info("batch_size", n)`` (batch-size curve) and
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .records import BenchDataError, BenchmarkRecord, ClaimRecord, Metric, check_direction
+from .records import (
+    BenchDataError,
+    BenchmarkRecord,
+    ClaimRecord,
+    Metric,
+    check_direction,
+    check_tolerance,
+    show,
+)
 
 INFO_BATCH_SIZE = "batch_size"
 INFO_WORKERS = "workers"
+
+#: Keywords of ``@pytest.mark.influx_bench``: ``group`` and ``tolerance`` steer the gate;
+#: ``info`` (a dict) and the chart conventions ``batch_size`` and ``workers`` are context.
+MARKER_INFO = (INFO_BATCH_SIZE, INFO_WORKERS)
+MARKER_KEYWORDS = ("group", "tolerance", "info", *MARKER_INFO)
+
+
+def check_marker(kwargs: Mapping[str, Any], *, where: str, args: Sequence[object] = ()) -> None:
+    """Refuse what ``@pytest.mark.influx_bench(...)`` cannot mean, naming every problem.
+
+    An unknown keyword is almost always a typo (``tolerence=0.5``): taken as context it
+    would change nothing, and the benchmark would be gated with the default tolerance.
+    """
+    problems = []
+    if args:
+        problems.append(f"positional argument(s) {show(tuple(args))}: it takes keywords only")
+    for key in sorted(set(kwargs) - set(MARKER_KEYWORDS)):
+        near = difflib.get_close_matches(key, MARKER_KEYWORDS, n=1)
+        problems.append(f"unknown keyword {key!r}"
+                        + (f" (did you mean {near[0]!r}?)" if near else ""))
+    group, info, tolerance = kwargs.get("group"), kwargs.get("info"), kwargs.get("tolerance")
+    if group is not None and not isinstance(group, str):
+        problems.append(f"group must be a string, not {show(group)}")
+    if info is not None and not isinstance(info, Mapping):
+        problems.append(f"info must be a dict, not {show(info)}")
+    if tolerance is not None:
+        try:
+            check_tolerance(tolerance, what="tolerance")
+        except BenchDataError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise BenchDataError(f"{where}: @pytest.mark.influx_bench: " + "; ".join(problems)
+                             + f" (it takes {', '.join(MARKER_KEYWORDS)})")
 
 
 def _field(obj: Any, key: str) -> Any:
@@ -180,7 +222,14 @@ class BenchRecorder:
                 self.info(f"server {key}", value)
 
     def claim(self, claim_id: str, measured: float, *, detail: str = "") -> None:
-        """Store a measurement for one of the guide's claims (judged in the summary)."""
+        """Store a measurement for one of the guide's claims (judged in the summary).
+
+        An unknown id raises ``UnknownClaim`` naming the closest ids: stored, a typo would
+        be judged by nothing and pass even under ``--influx-strict-claims``.
+        """
+        from .claims import get as known_claim  # the registry; imported when first needed
+
+        known_claim(claim_id)
         if self._sink is not self.record:
             return  # a re-measure must not judge the same claim twice
         self.record.claims.append(ClaimRecord(claim_id, float(measured), detail))

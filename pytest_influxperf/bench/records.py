@@ -16,6 +16,8 @@ from ..errors import InfluxPerfError
 from .stats import median, relative_spread, round_sig
 
 DIRECTIONS = ("higher", "lower")
+#: What to do about a damaged baseline; the readers end their errors with it.
+RESAVE = "re-save it with --influx-save-baseline"
 
 
 class BenchDataError(InfluxPerfError, ValueError):
@@ -34,7 +36,7 @@ def check_direction(direction: str, *, name: str) -> str:
 def check_tolerance(value: object, *, what: str) -> float:
     """Return a tolerance given as a fraction (0.10 for 10 %), or raise saying so."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 10:
-        raise BenchDataError(f"{what} is a fraction such as 0.10 (10 %), not {value!r}")
+        raise BenchDataError(f"{what} is a fraction such as 0.10 (10 %), not {show(value)}")
     return float(value)
 
 
@@ -94,13 +96,75 @@ class Metric:
                 "run_spread": round(self.run_spread, 4)}
 
     @classmethod
-    def from_dict(cls, name: str, data: Mapping[str, Any]) -> Metric:
-        try:
-            return cls(name=name, value=data["value"], unit=str(data.get("unit", "")),
-                       direction=data["direction"], rounds=list(data.get("rounds") or []),
-                       tolerance=data.get("tolerance"), runs=list(data.get("runs") or []))
-        except KeyError as exc:
-            raise BenchDataError(f"metric {name!r} has no {exc.args[0]!r} field") from None
+    def from_dict(cls, name: str, data: object) -> Metric:
+        """A metric as stored in a baseline or report, validated (see :func:`stored_figure`).
+
+        Raises :class:`BenchDataError` naming the metric and the field; the reader of the
+        file adds the file, the benchmark and what to do.
+        """
+        if not isinstance(data, Mapping):
+            raise BenchDataError(f"metric {name!r} must be an object with 'value' and "
+                                 f"'direction', not {show(data)}")
+        for key in ("value", "direction"):
+            if key not in data:
+                raise BenchDataError(f"metric {name!r} has no {key!r} field")
+        where = f"metric {name!r}: field"
+        direction = data["direction"]
+        if not isinstance(direction, str) or direction not in DIRECTIONS:
+            raise BenchDataError(f"{where} 'direction' must be 'higher' or 'lower', "
+                                 f"not {show(direction)}")
+        unit = data.get("unit", "")
+        if not isinstance(unit, str):
+            raise BenchDataError(f"{where} 'unit' must be a string, not {show(unit)}")
+        tolerance = data.get("tolerance")
+        if tolerance is not None:
+            check_tolerance(tolerance, what=f"{where} 'tolerance'")
+        return cls(name=name, unit=unit, direction=direction, tolerance=tolerance,
+                   value=stored_figure(data["value"], what=f"{where} 'value'"),
+                   rounds=_stored_figures(data.get("rounds"), what=f"{where} 'rounds'"),
+                   runs=_stored_figures(data.get("runs"), what=f"{where} 'runs'"))
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a JSON or OS error may span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def show(value: object, limit: int = 60) -> str:
+    """A stored value as an error message quotes it: one line, cut to ``limit`` characters."""
+    try:
+        text = repr(value)  # repr escapes newlines: the message stays one line
+    except ValueError:  # an int too long for str() (Python's digit limit)
+        text = "an integer too long to print"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def stored_figure(value: object, *, what: str) -> float:
+    """A figure read from a baseline or report: a JSON number, finite and > 0.
+
+    Every stored figure is one a ratio is taken of (current / baseline, run / median), and
+    the figures are rates and latencies: zero or a negative number can only be a damaged or
+    hand-edited file, and judged it would read "is - above baseline 0" or "2407120% below".
+    A string is refused even when it holds digits: the writer never stores one.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BenchDataError(f"{what} must be a number, not {show(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range, e.g. 10**400
+        raise BenchDataError(f"{what} is too large to be a measurement: {show(value)}") \
+            from None
+    if not math.isfinite(number) or number <= 0:
+        raise BenchDataError(f"{what} must be a finite number > 0, not {show(value)}")
+    return number
+
+
+def _stored_figures(values: object, *, what: str) -> list[float]:
+    if values is None:
+        return []
+    if not isinstance(values, list):
+        raise BenchDataError(f"{what} must be a list of numbers, not {show(values)}")
+    return [stored_figure(v, what=what) for v in values]
 
 
 @dataclasses.dataclass
@@ -135,13 +199,41 @@ class BenchmarkRecord:
                 "info": {k: _jsonable(v) for k, v in sorted(self.info.items())}}
 
     @classmethod
-    def from_dict(cls, nodeid: str, data: Mapping[str, Any]) -> BenchmarkRecord:
-        metrics = data.get("metrics") or {}
+    def from_dict(cls, nodeid: str, data: object, *,
+                  require_metrics: bool = True) -> BenchmarkRecord:
+        """One stored benchmark, validated; errors name the benchmark and the field.
+
+        A baseline entry without metrics is damaged (a save stores only benchmarks that
+        measured something), and passing it would gate nothing; a report may hold one (a
+        benchmark that recorded only claims), hence ``require_metrics``.
+        """
+        try:
+            return cls._from_stored(nodeid, data, require_metrics)
+        except BenchDataError as exc:
+            raise BenchDataError(f"benchmark {nodeid!r}: {exc}") from None
+
+    @classmethod
+    def _from_stored(cls, nodeid: str, data: object, require_metrics: bool) -> BenchmarkRecord:
+        if not isinstance(data, Mapping):
+            raise BenchDataError(f"must be an object with 'metrics', not {show(data)}")
+        if "metrics" not in data:
+            raise BenchDataError("has no 'metrics' field")
+        metrics = data["metrics"]
         if not isinstance(metrics, Mapping):
-            raise BenchDataError(f"benchmark {nodeid!r}: 'metrics' must be an object")
-        return cls(nodeid=nodeid, name=str(data.get("name") or nodeid), group=data.get("group"),
+            raise BenchDataError(f"field 'metrics' must be an object, not {show(metrics)}")
+        if require_metrics and not metrics:
+            raise BenchDataError("field 'metrics' is empty: a baseline entry needs at least "
+                                 "one metric")
+        name, group, info = data.get("name", nodeid), data.get("group"), data.get("info", {})
+        if not isinstance(name, str):
+            raise BenchDataError(f"field 'name' must be a string, not {show(name)}")
+        if group is not None and not isinstance(group, str):
+            raise BenchDataError(f"field 'group' must be a string or null, not {show(group)}")
+        if info is not None and not isinstance(info, Mapping):
+            raise BenchDataError(f"field 'info' must be an object, not {show(info)}")
+        return cls(nodeid=nodeid, name=name or nodeid, group=group,
                    metrics={k: Metric.from_dict(k, v) for k, v in metrics.items()},
-                   info=dict(data.get("info") or {}))
+                   info=dict(info or {}))
 
 
 def _jsonable(value: Any) -> Any:

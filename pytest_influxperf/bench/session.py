@@ -32,7 +32,7 @@ from .gate import (
     outcome_from,
     pooled_noise,
 )
-from .recorder import BenchRecorder
+from .recorder import MARKER_INFO, BenchRecorder, check_marker
 from .records import BenchDataError, BenchmarkRecord, check_tolerance
 from .tiers import host_environment, resolve_tier, scrub
 
@@ -160,13 +160,16 @@ class BenchSession:
     def new_recorder(self, nodeid: str, name: str, group: str | None,
                      marker_kwargs: Mapping[str, Any]) -> BenchRecorder:
         """A recorder for one benchmark; ``marker_kwargs`` may set ``tolerance``."""
+        check_marker(marker_kwargs, where=nodeid)
         tolerance = marker_kwargs.get("tolerance")
         if tolerance is not None:
             tolerance = check_tolerance(tolerance, what=f"{nodeid}: influx_bench(tolerance=...)")
         recorder = BenchRecorder(nodeid, name, group, tolerance=tolerance, checker=self._check)
-        for key, value in sorted(marker_kwargs.items()):
-            if key not in ("group", "tolerance"):
-                recorder.info(key, value)  # the marker's other keywords are context
+        for key, value in sorted(dict(marker_kwargs.get("info") or {}).items()):
+            recorder.info(str(key), value)
+        for key in MARKER_INFO:  # the chart conventions, given as keywords of their own
+            if key in marker_kwargs:
+                recorder.info(key, marker_kwargs[key])
         return recorder
 
     def _check(self, recorder: BenchRecorder) -> None:
@@ -211,8 +214,13 @@ class BenchSession:
                            not_judged(record, None), tier)
         try:
             baseline = self.baseline()
-        except BenchDataError as exc:
-            return Outcome("error", str(exc), not_judged(record, None), tier)
+        except BenchDataError as exc:  # names the file, the benchmark, the field, the remedy
+            if self.settings.compare == "fail":
+                return Outcome("error", f"unusable baseline of tier {tier}: {exc}",
+                               not_judged(record, None), tier)
+            # warn: the figures stand unjudged, and the run says once why (never silently)
+            return Outcome("no-baseline", f"baseline of tier {tier} not used: {exc}",
+                           not_judged(record, None), tier)
         hint = ("run `pytest --influx-bench --influx-save-baseline` on this machine "
                 f"to store one under {self.settings.baselines_dir}")
         if baseline is None:

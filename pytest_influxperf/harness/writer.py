@@ -25,6 +25,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from ..errors import AuthError, DatabaseNotFound, InfluxPerfError, WriteError
+from ..series.lineprotocol import count_points, parse_line, split_points
 from .accounting import (
     CLIENT_ERROR,
     REFUSED,
@@ -35,7 +36,6 @@ from .accounting import (
     WriteErrorRecord,
     summarize_errors,
 )
-from ..series.lineprotocol import count_points, split_points
 from .latency import Latency
 from .retry import RetryPolicy
 from .sampler import ResourceSampler
@@ -98,6 +98,9 @@ class WriteResult:
     target_rate: float | None
     max_duration: float | None
     prepare_s: float
+    #: What ``verify=True`` expects to read back: the accepted points less those that
+    #: repeat the series and timestamp of an earlier point (see :func:`point_keys`).
+    expected_count: int | None = None
 
     @property
     def error_count(self) -> int:
@@ -106,16 +109,18 @@ class WriteResult:
 
     @property
     def verified(self) -> bool | None:
-        """Whether the read-back count equals ``points_accepted`` (``None``: not checked).
+        """Whether the read-back count equals ``expected_count`` (``None``: not checked).
 
-        Fewer stored than accepted means the data held duplicates (same series and
-        timestamp), points the server dropped silently, or the one case counting cannot
-        see: a v1 batch with both unparseable lines and engine drops, where influxd names
-        only the drops (``dropped=N``) and the unparseable lines go uncounted.
+        InfluxDB keeps one point per series and timestamp, so duplicates in the data are
+        expected to be stored once. Fewer stored than expected means points the server
+        dropped silently, or the one case counting cannot see: a v1 batch with both
+        unparseable lines and engine drops, where influxd names only the drops
+        (``dropped=N``) and the unparseable lines go uncounted.
         """
         if self.verified_count is None:
             return None
-        return self.verified_count == self.points_accepted
+        expected = self.points_accepted if self.expected_count is None else self.expected_count
+        return self.verified_count == expected
 
     @property
     def compression_ratio(self) -> float | None:
@@ -131,7 +136,10 @@ class WriteResult:
         if self.aborted:
             lines.append(f"aborted: {self.aborted}")
         if self.verified is False:
-            lines.append(f"read back {self.verified_count} points, not {self.points_accepted}")
+            expected = (self.points_accepted if self.expected_count is None
+                        else self.expected_count)
+            lines.append(f"read back {self.verified_count} points, not {expected} (the "
+                         "distinct series and timestamps among the accepted points)")
         lines.extend(f"  {e}" for e in self.errors)
         return "\n".join(lines)
 
@@ -588,7 +596,8 @@ class Writer:
         - ``target_rate`` (points/s) paces request starts for latency-under-load runs;
           ``intended_latency_ms`` then counts from the scheduled start (no coordinated
           omission). ``max_duration`` (s) stops sending; what was not sent is ``unsent``.
-        - ``verify=True`` reads back the point count and sets ``verified_count``.
+        - ``verify=True`` reads back the point count and sets ``verified_count``; it
+          should equal ``expected_count``, the distinct series and timestamps accepted.
         - ``precision`` defaults to the Series' own (``series.precision``), else ``ns``.
 
         A missing database or a refused token raises (after every worker stopped) with
@@ -604,7 +613,9 @@ class Writer:
             raise ValueError("nothing to write: the series or lines hold no points")
         plan = self._plan(database, precision, gzip, pooled, workers, timeout,
                           retry_policy or RetryPolicy(retries=retries), target_rate, max_duration)
-        before = _count_stored(self.server, database) if verify else None
+        keys = point_keys(_raw_bodies(batches, gzip)) if verify else None
+        by_row = keys is not None and not keys.uniform_fields
+        before = _count_stored(self.server, database, by_row=by_row) if verify else None
         prepare_s = time.monotonic() - began
         sampler = ResourceSampler(self.server, database) if sample_resources else None
         if sampler:
@@ -621,11 +632,13 @@ class Writer:
         verified = None
         alive = self._alive()
         if verify and before is not None and (alive is None or alive()):
-            after = _count_stored(self.server, database)
+            after = _count_stored(self.server, database, by_row=by_row)
             verified = after - before if after is not None else None
         result = _result(ledger, batches, t0, t1, shared, plan, sampler, verified,
                          batch_size=batch_size, workers=workers, processes=processes,
                          gzip=gzip, gzip_level=gzip_level if gzip else None, prepare_s=prepare_s)
+        if keys is not None:
+            result.expected_count = max(0, result.points_accepted - keys.duplicates)
         if shared.error is not None:
             shared.error.result = result  # type: ignore[attr-defined]
             raise shared.error
@@ -710,19 +723,69 @@ def _result(ledger: Ledger, batches: list[Batch], t0: float, t1: float, shared: 
         target_rate=plan.target_rate, max_duration=plan.max_duration, **settings)
 
 
-def _count_stored(server: Any, database: str) -> int | None:
-    """Points stored in ``database``: per series, the largest per-field count, summed.
+@dataclasses.dataclass(frozen=True)
+class PointKeys:
+    """What the data says about the points InfluxDB will keep (see :func:`point_keys`)."""
 
-    Exact when every point of a series carries one common field (true of every generated
-    shape); a point with the same series and timestamp as another replaces it, so
-    duplicates in the data show up as fewer stored points than accepted ones.
+    #: Points that repeat the series key and timestamp of an earlier point: InfluxDB
+    #: merges them into that point, so they add nothing to the stored count.
+    duplicates: int
+    #: Whether all points of each series carry the same field keys; only then does the
+    #: largest per-field count of a series equal its number of points.
+    uniform_fields: bool
+
+
+def point_keys(bodies: Iterable[bytes]) -> PointKeys:
+    """Count repeated (series key, timestamp) pairs in line-protocol ``bodies``.
+
+    The series key is the measurement with its tags in sorted order (as InfluxDB keys a
+    series). A point without a timestamp gets the server's clock, the same one for every
+    point of its request, so it is keyed by its body. Lines that do not parse are refused
+    by the server and never stored: they are skipped.
+    """
+    seen: set[tuple[object, ...]] = set()
+    fields_of: dict[tuple[object, ...], frozenset[str]] = {}
+    duplicates, uniform = 0, True
+    for number, body in enumerate(bodies):
+        for raw in split_points(body):
+            try:
+                measurement, tags, fields, ts = parse_line(raw.decode().strip())
+            except ValueError:  # also UnicodeDecodeError
+                continue
+            series = (measurement, tuple(sorted(tags.items())))
+            if fields_of.setdefault(series, frozenset(fields)) != frozenset(fields):
+                uniform = False
+            key = (series, ts if ts is not None else ("request", number))
+            if key in seen:
+                duplicates += 1
+            else:
+                seen.add(key)
+    return PointKeys(duplicates, uniform)
+
+
+def _raw_bodies(batches: list[Batch], gzipped: bool) -> Iterator[bytes]:
+    for batch in batches:
+        yield gzip_module.decompress(batch.body) if gzipped else batch.body
+
+
+def _count_stored(server: Any, database: str, *, by_row: bool = False) -> int | None:
+    """Points stored in ``database``: distinct (series, timestamp) pairs.
+
+    ``by_row=False``: per series the largest per-field count, summed - cheap, and exact
+    when every point of a series carries the same fields (true of every generated shape).
+    ``by_row=True``: the rows of ``SELECT *``, one per series and timestamp, for data
+    whose points carry different fields (``m a=1 1`` and ``m b=2 2`` are two points,
+    though each field counts one).
     """
     from ..errors import QueryError
 
+    query = "SELECT * FROM /.*/ GROUP BY *" if by_row else "SELECT count(*) FROM /.*/ GROUP BY *"
     try:
-        rows = server.client().query('SELECT count(*) FROM /.*/ GROUP BY *', database).rows
+        rows = server.client().query(query, database).rows
     except QueryError:
         return None
+    if by_row:
+        return len(rows)
     total = 0
     for row in rows:
         counts = [v for k, v in row.items() if k.startswith("count_") and isinstance(v, int)]
