@@ -260,3 +260,71 @@ def test_moderation_lends_power_the_five_pairs_of_one_metric_lack() -> None:
 def test_moderation_raises_no_alarm_in_a_family_without_change(seed: int) -> None:
     verdict = judge(noisy_family(0.0, seed=seed), GateSettings(moderate=True))
     assert [m for m in verdict.metrics if m.status in ("regression", "improvement")] == []
+
+
+A_TP = ("suites/test_w.py::test_a", "write points/s")
+B_TP = ("suites/test_w.py::test_b", "write points/s")
+
+
+def test_a_faster_head_is_an_index_improvement_and_a_flat_one_passes() -> None:
+    base = {A_TP: [100.0, 101.0, 99.0], B_TP: [50.0, 50.5, 49.5]}
+    faster = {A_TP: [120.0, 122.0, 118.0], B_TP: [60.0, 61.0, 59.0]}
+    verdict = judge(pairs_of(base, faster))
+    assert verdict.index is not None and verdict.index.status == "improvement"
+    assert verdict.index.test is not None
+    assert verdict.index.p_adjusted == verdict.index.test.p_better
+    assert verdict.index.change == pytest.approx(0.2, abs=0.01)
+    assert (verdict.index.base, verdict.index.head) == (1.0, pytest.approx(1.2, abs=0.01))
+    assert verdict.index.metric == "throughput index of 2 throughputs"
+    assert verdict.exit_code == 0
+    flat = judge(pairs_of(base, {k: [v * 1.01 for v in vs] for k, vs in base.items()}))
+    assert flat.index is not None and flat.index.status == "pass"
+    assert flat.index.p_adjusted == pytest.approx(flat.index.test.p_worse)  # type: ignore[union-attr]
+    one = judge(pairs_of({A_TP: [100.0] * 3}, {A_TP: [50.0] * 3}))
+    assert one.index is None  # one throughput is not an index
+
+
+def test_index_needs_the_threshold_and_its_own_alpha() -> None:
+    base = {A_TP: [100.0, 100.0, 100.0, 100.0], B_TP: [100.0, 100.0, 100.0, 100.0]}
+    # -8 % in every pair but one noisy pair: significant at 0.05, not at 0.01.
+    head = {A_TP: [92.0, 91.0, 93.0, 99.0], B_TP: [92.0, 93.0, 91.0, 98.0]}
+    loose = judge(pairs_of(base, head), GateSettings(index_alpha=0.05))
+    strict = judge(pairs_of(base, head), GateSettings(index_alpha=0.001))
+    assert loose.index is not None and strict.index is not None
+    assert loose.index.test is not None and 0.001 < loose.index.test.p_worse <= 0.05
+    assert loose.index.status == "regression" and strict.index.status == "pass"
+    high = judge(pairs_of(base, head), GateSettings(threshold=0.10, index_alpha=0.05))
+    assert high.index is not None and high.index.status == "pass"
+
+
+def test_verdict_to_dict_and_counts_and_headline() -> None:
+    verdict = judge(pairs_of({TP: BASE, LAT: BASE}, {TP: BASE, LAT: [b * 1.5 for b in BASE]}))
+    lat = next(m for m in verdict.metrics if m.metric == LAT[1])
+    data = lat.to_dict()
+    assert data["benchmark"] == LAT[0] and data["metric"] == LAT[1]
+    assert (data["unit"], data["direction"], data["status"]) == ("ms", "lower", "regression")
+    assert (data["base"], data["head"]) == (pytest.approx(100.0), pytest.approx(150.0))
+    assert data["change"] == pytest.approx(0.5) and data["pairs"] == 5
+    assert data["low"] == pytest.approx(0.5) and data["high"] == pytest.approx(0.5)
+    assert data["p_worse"] == 0.0 and data["p_adjusted"] == 0.0
+    assert data["pair_sd"] == pytest.approx(0.0, abs=1e-9)
+    assert verdict.counts() == {"pass": 1, "regression": 1}
+    calm = judge(pairs_of({TP: BASE, LAT: BASE}, {TP: BASE, LAT: BASE}))
+    assert calm.counts() == {"pass": 2}
+    assert calm.headline() == ("gate passed over 5 pairs: 2 metric(s) judged, none worse than "
+                               "5% beyond the noise of the pairs")
+    assert verdict.headline() == "gate FAILED over 5 pairs: 1 regression(s)"
+    assert not calm.failed and calm.exit_code == 0 and calm.regressions == []
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"threshold": 1.0}, {"threshold": -0.01}, {"alpha": 0.5}, {"index_alpha": 0.0},
+    {"index_alpha": 0.5}, {"level": 0.49}, {"level": 1.0}, {"adjustment": "x"}])
+def test_settings_bounds(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        GateSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_settings_edges_are_accepted() -> None:
+    s = GateSettings(threshold=0.0, alpha=0.49, index_alpha=0.001, level=0.5, adjustment="holm")
+    assert (s.threshold, s.alpha, s.index_alpha, s.level) == (0.0, 0.49, 0.001, 0.5)
