@@ -328,3 +328,20 @@ def test_settings_bounds(kwargs: dict[str, object]) -> None:
 def test_settings_edges_are_accepted() -> None:
     s = GateSettings(threshold=0.0, alpha=0.49, index_alpha=0.001, level=0.5, adjustment="holm")
     assert (s.threshold, s.alpha, s.index_alpha, s.level) == (0.0, 0.49, 0.001, 0.5)
+
+
+def test_the_forest_plot_is_a_png_with_a_row_per_moved_metric(tmp_path: Path) -> None:
+    import struct
+
+    from pytest_influxperf.paired.report import plot
+
+    few = judge(pairs_of({TP: BASE, LAT: BASE}, {TP: [b * 0.8 for b in BASE], LAT: BASE}))
+    many_base = {(f"suites/test_w.py::test_{i}", "write points/s"): BASE for i in range(20)}
+    many = judge(pairs_of(many_base, {k: [b * 0.9 for b in v] for k, v in many_base.items()}))
+    heights = []
+    for name, verdict in (("few", few), ("many", many)):
+        path = plot(verdict, tmp_path / name)
+        head = path.read_bytes()[:24]
+        assert head[:8] == b"\x89PNG\r\n\x1a\n"
+        heights.append(struct.unpack(">II", head[16:24])[1])
+    assert heights[1] > heights[0]  # one row per metric: 21 rows are taller than 3
