@@ -20,7 +20,6 @@ import datetime
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ try:
 except ImportError:  # Windows: saves stay atomic, but concurrent saves are not merged
     fcntl = None  # type: ignore[assignment]
 
+from ..files import write_text_atomic
 from .records import RESAVE, BenchDataError, BenchmarkRecord, one_line, show
 from .stats import median
 from .tiers import check_tier_name, scrub
@@ -194,7 +194,7 @@ def save_baseline(baselines_dir: Path, tier: str, environment: Mapping[str, Any]
                               + _left_out(broken, unstorable))
             baseline = Baseline(tier=tier, environment=dict(environment),
                                 benchmarks={**kept, **fresh})
-            _write_atomic(path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
+            write_text_atomic(path, json.dumps(baseline.to_dict(), indent=2, sort_keys=True) + "\n")
     except OSError as exc:
         raise BaselineSaveError(
             f"could not save the baseline of tier {tier} to {path}: {_reason(exc)}; point "
@@ -256,43 +256,6 @@ def _locked(path: Path) -> Iterator[None]:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, even on a crash
         yield
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a unique temporary file in the same folder.
-
-    A unique name, so that two writers never share one; the same folder, so that
-    ``os.replace`` is a rename within one file system; fsync first, so that a crash after
-    the rename cannot leave an empty baseline. On any failure the temporary file goes.
-    """
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp makes the file private (0600); a baseline is shared, committed data.
-        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (best effort: not every platform can)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
     finally:
         os.close(fd)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..files import write_text_atomic
 from .gate import KINDS, format_percent, format_value
 from .tiers import scrub
 
@@ -87,9 +87,7 @@ def write_report(report: Mapping[str, Any], path: Path) -> Path:
         raise ValueError(f"report {path}: use a .json, .md or .csv file name")
     if path.parent != Path():
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(report), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, render(report))
     return path
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..bench.gate import format_percent, format_value
+from ..files import write_text_atomic
 from .judge import GateVerdict, MetricVerdict
 
 FORMAT = "pytest-influxperf paired gate 1"
@@ -140,22 +139,11 @@ def write(verdict: GateVerdict, header: Mapping[str, Any], paths: Sequence[Path]
                ".md": lambda: to_markdown(verdict, header), ".csv": lambda: to_csv(verdict)}
     written = []
     for path in paths:
-        text = renders[Path(path).suffix.lower()]()
-        _atomic_write(Path(path), text)
-        written.append(Path(path))
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, renders[path.suffix.lower()]())
+        written.append(path)
     return written
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def plot(verdict: GateVerdict, folder: Path, *, top: int = 30) -> Path:
