@@ -203,7 +203,8 @@ def _judge_metrics(bases: Sequence[RunResult], heads: Sequence[RunResult],
     gated: list[tuple[MetricVerdict, list[float]]] = []
     for key in keys:
         base_vals, head_vals = _values(bases, key), _values(heads, key)
-        meta = _first(bases, key) or _first(heads, key)
+        base_meta, head_meta = _first(bases, key), _first(heads, key)
+        meta = base_meta or head_meta
         assert meta is not None  # the key came from one of the runs
         verdict = MetricVerdict(key[0], key[1], meta.unit, meta.direction,
                                 _median(base_vals), _median(head_vals))
@@ -211,8 +212,7 @@ def _judge_metrics(bases: Sequence[RunResult], heads: Sequence[RunResult],
         if verdict.base is None or verdict.head is None:
             verdict.status = "added" if verdict.base is None else "removed"
             continue
-        base_dir, head_dir = _first(bases, key), _first(heads, key)
-        if base_dir is None or head_dir is None or base_dir.direction != head_dir.direction:
+        if base_meta is None or head_meta is None or base_meta.direction != head_meta.direction:
             continue  # a metric that changed meaning is shown, not judged
         ratios = worse_log_ratios(_filled(base_vals), _filled(head_vals), meta.direction)
         if len(ratios) < 2:

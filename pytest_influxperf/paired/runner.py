@@ -109,7 +109,6 @@ class Run:
     junit: Path
     log: Path
     selection: Sequence[str]
-    started: float = dataclasses.field(default_factory=time.monotonic)
 
 
 def start_run(side: Side, index: int, selection: Sequence[str], out_dir: Path, *,
