@@ -11,6 +11,12 @@ from types import ModuleType
 import psutil
 import pytest
 
+# pytester's in-process runs restore sys.modules afterwards: a module first imported inside
+# one (requests, by the plugin's client) is dropped and imported again by the next, and
+# objects of the two copies no longer pass each other's isinstance checks ("You can only
+# merge into CookieJar"). Imported here, it belongs to the outer process for the session.
+import requests  # noqa: F401
+
 from pytest_influxperf.servers.process import OWNER_FILE, TEMP_PREFIX
 
 

@@ -18,7 +18,7 @@ import pytest
 pytestmark = pytest.mark.timeout(600)
 
 BENCH = '''
-import json, pathlib, random
+import json, pathlib, random, time
 import pytest
 
 SETTINGS = json.loads((pathlib.Path(__file__).parent / "settings.json").read_text())
@@ -33,6 +33,7 @@ def test_speed(influx_bench, request):
     influx_bench.metric("steady points/s", 500.0 * jitter, unit="points/s", direction="higher")
 
 def test_functional():
+    time.sleep(SETTINGS.get("sleep", 0))  # a run still going when the gate is interrupted
     assert SETTINGS.get("works", True), "the head broke this"
 '''
 
@@ -166,14 +167,18 @@ def test_a_base_that_collects_nothing_cannot_run_the_gate(repo: Path) -> None:
 
 
 def test_ctrl_c_stops_the_runs_and_removes_worktree_and_servers(repo: Path) -> None:
+    # Every run sleeps 60 s after its server is up: the interrupt lands mid-run, however
+    # fast or loaded the machine is.
+    commit_settings(repo, "slow runs", rate=1000.0, sleep=60)
     before = influxd_running()
-    command = [sys.executable, "-m", "pytest_influxperf.cli", "gate", "--base", "fast",
+    command = [sys.executable, "-m", "pytest_influxperf.cli", "gate", "--base", "HEAD",
                "--pairs", "4", "--", "bench", "--influx-bench", "--influx-provider", "process"]
     proc = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 120
     # Wait until a run's server is up: an influxd that was not there before.
     while time.monotonic() < deadline and not (influxd_running() - before):
+        assert proc.poll() is None, proc.communicate()
         time.sleep(0.1)
     assert influxd_running() - before, "no run started a server"
     proc.send_signal(signal.SIGINT)
