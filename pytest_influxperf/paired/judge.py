@@ -256,6 +256,16 @@ def _worse_than_threshold(change: float, direction: str, threshold: float) -> bo
     return change < -threshold if direction == "higher" else change > threshold
 
 
+def _significant(change: float, direction: str, p_worse: float, p_better: float,
+                 threshold: float, alpha: float) -> Literal["regression", "improvement"] | None:
+    """The rule: a change past ``threshold`` in a direction whose p-value is <= ``alpha``."""
+    if _worse_than_threshold(change, direction, threshold) and p_worse <= alpha:
+        return "regression"
+    if _worse_than_threshold(-change, direction, threshold) and p_better <= alpha:
+        return "improvement"
+    return None
+
+
 def _decide(gated: list[MetricVerdict], settings: GateSettings) -> None:
     """Set each gated metric's status from its change and its family-adjusted p-value."""
     tests = [v.test for v in gated if v.test is not None]
@@ -264,12 +274,11 @@ def _decide(gated: list[MetricVerdict], settings: GateSettings) -> None:
     for verdict, p_worse, p_better in zip(gated, worse_adj, better_adj, strict=True):
         test = verdict.test
         assert test is not None
-        worse = _worse_than_threshold(test.change, verdict.direction, settings.threshold)
-        better = _worse_than_threshold(-test.change, verdict.direction, settings.threshold)
-        if worse and p_worse <= settings.alpha:
-            verdict.status, verdict.p_adjusted = "regression", p_worse
-        elif better and p_better <= settings.alpha:
-            verdict.status, verdict.p_adjusted = "improvement", p_better
+        kind = _significant(test.change, verdict.direction, p_worse, p_better,
+                            settings.threshold, settings.alpha)
+        if kind is not None:
+            verdict.status = kind
+            verdict.p_adjusted = p_worse if kind == "regression" else p_better
         else:
             verdict.status = "pass"
             points_worse = _worse_than_threshold(test.change, verdict.direction, 0.0)
@@ -290,9 +299,11 @@ def index_metrics(bases: Sequence[RunResult], heads: Sequence[RunResult]) -> lis
                   and all(r.metrics[k].value > 0 for r in runs))
 
 
-def pair_indices(bases: Sequence[RunResult], heads: Sequence[RunResult]) -> list[float]:
-    """Per pair, the worse-signed mean log-ratio of the index metrics (positive: slower)."""
-    keys = index_metrics(bases, heads)
+def pair_indices(bases: Sequence[RunResult], heads: Sequence[RunResult],
+                 keys: Sequence[MetricKey] | None = None) -> list[float]:
+    """Per pair, the worse-signed mean log-ratio of the index metrics (positive: slower);
+    ``keys``: :func:`index_metrics`, when the caller has them already."""
+    keys = index_metrics(bases, heads) if keys is None else keys
     if not keys:
         return []
     return [-math.fsum(math.log(h.metrics[k].value / b.metrics[k].value) for k in keys)
@@ -304,20 +315,15 @@ def _judge_index(bases: Sequence[RunResult], heads: Sequence[RunResult],
     keys = index_metrics(bases, heads)
     if len(keys) < 2:
         return None
-    test = paired_test(pair_indices(bases, heads), "higher", level=settings.level)
+    test = paired_test(pair_indices(bases, heads, keys), "higher", level=settings.level)
     verdict = MetricVerdict("(run)", f"{INDEX_NAME} of {len(keys)} throughputs", "", "higher",
                             1.0, None if test is None else 1.0 + test.change, test)
     if test is None:
         return verdict
-    verdict.p_adjusted = test.p_worse
-    if _worse_than_threshold(test.change, "higher", settings.threshold) \
-            and test.p_worse <= settings.index_alpha:
-        verdict.status = "regression"
-    elif _worse_than_threshold(-test.change, "higher", settings.threshold) \
-            and test.p_better <= settings.index_alpha:
-        verdict.status, verdict.p_adjusted = "improvement", test.p_better
-    else:
-        verdict.status = "pass"
+    kind = _significant(test.change, "higher", test.p_worse, test.p_better,
+                        settings.threshold, settings.index_alpha)
+    verdict.status = kind or "pass"
+    verdict.p_adjusted = test.p_better if kind == "improvement" else test.p_worse
     return verdict
 
 
