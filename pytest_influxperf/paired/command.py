@@ -179,9 +179,8 @@ def gate(args: argparse.Namespace) -> int:
         for note in notes:
             _say(note)
         _say(f"{args.pairs} pairs ({args.order} interleaved) of "
-             f"`pytest {' '.join(selection)}`: base {args.base} "
-             f"({base_commit[:10]}) vs head {head_label}"
-             + (f" ({head_commit[:10]})" if head_commit else ""))
+             f"`pytest {' '.join(selection)}`: base {_rev_label(args.base, base_commit)} "
+             f"vs head {_rev_label(head_label, head_commit)}")
         try:
             pairs = run_pairs(base, head, selection, args.pairs, out_dir, order=args.order,
                               timeout=args.run_timeout, progress=_say)
