@@ -123,16 +123,11 @@ def pair_index_noise(out: Path) -> list[float]:
     """Per gate under OUT, the per-pair throughput-index log-ratios (worse-signed)."""
     sys.path.insert(0, str(ROOT))
     from pytest_influxperf.paired.judge import pair_indices
-    from pytest_influxperf.paired.runs import RunResult, read_metrics
 
     values = []
     for runs in sorted(out.glob("gate-*-runs")):
-        n = len(list(runs.glob("run-*-base.json")))
-        bases = [RunResult("base", i, read_metrics(runs / f"run-{i:02d}-base.json"), {}, 0)
-                 for i in range(1, n + 1)]
-        heads = [RunResult("head", i, read_metrics(runs / f"run-{i:02d}-head.json"), {}, 0)
-                 for i in range(1, n + 1)]
-        pairs = pair_indices(bases, heads)
+        loaded = load_pairs(runs)
+        pairs = pair_indices([b for b, _ in loaded], [h for _, h in loaded])
         mean = sum(pairs) / len(pairs)
         values.extend(p - mean for p in pairs)  # within-gate: the noise the t-test sees
     return values
